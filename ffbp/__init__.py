@@ -1,0 +1,38 @@
+"""ffbp: feed-forward neural networks trained by back-propagation, every step explicit.
+
+    import ffbp
+    net = ffbp.Network([ffbp.Dense(64, 32), ffbp.ReLU(), ffbp.Dense(32, 10), ffbp.Softmax()])
+    history = net.fit(X, y, loss="cross_entropy", optimizer=ffbp.optim.gd(0.1), epochs=20)
+    ffbp.gradcheck(net, "cross_entropy", X[:5], y[:5])
+"""
+
+from . import errors, init, losses, optim
+from .errors import ConfigError, ConvergenceWarning, DataError, NotFittedError, ShapeError
+from .gradcheck import GradcheckReport, gradcheck
+from .layers import (
+    ELU,
+    Activation,
+    Dense,
+    Identity,
+    Layer,
+    LeakyReLU,
+    LogSoftmax,
+    ReLU,
+    Sigmoid,
+    Softmax,
+    Step,
+    Tanh,
+)
+from .network import Network
+from .parameter import Parameter
+from .perceptron import Perceptron
+from .training import DivergenceError, History, fit
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Network", "Parameter", "Layer", "Dense", "Activation", "Identity", "Step", "Sigmoid",
+    "Tanh", "ReLU", "LeakyReLU", "ELU", "Softmax", "LogSoftmax", "Perceptron", "gradcheck",
+    "GradcheckReport", "fit", "History", "DivergenceError", "losses", "optim", "init",
+    "errors", "ConfigError", "DataError", "ShapeError", "NotFittedError", "ConvergenceWarning",
+]

@@ -1,0 +1,102 @@
+"""Checks at ffbp's public boundary: bad input gets an error that names what is wrong.
+
+Every public entry point (``Network.forward``, ``fit``, losses, ``gradcheck``) calls these
+before any arithmetic, so a user never sees a NumPy traceback from deep inside a layer.
+"""
+
+from __future__ import annotations
+
+import difflib
+
+import numpy as np
+
+from .errors import ConfigError, DataError, ShapeError
+
+
+def as_matrix(X, name: str, dtype, n_features: int | None = None) -> np.ndarray:
+    """Return ``X`` as a finite 2-D array of ``dtype`` with ``n_features`` columns.
+
+    A 1-D array is taken as *one sample* only when ``n_features`` says so is unambiguous
+    (n_features == len(X)); otherwise it is an error, because guessing between "one sample"
+    and "one feature" silently gives wrong results.
+    """
+    try:
+        arr = np.asarray(X)
+    except Exception as exc:  # ragged lists and the like
+        raise DataError(f"{name} could not be read as an array: {exc}") from None
+    if arr.dtype == object or not (
+        np.issubdtype(arr.dtype, np.number) or np.issubdtype(arr.dtype, np.bool_)
+    ):
+        raise DataError(f"{name} must be numeric, got an array of dtype {arr.dtype}")
+    if arr.ndim == 1 and n_features is not None and arr.shape[0] == n_features:
+        arr = arr.reshape(1, -1)
+    if arr.ndim != 2:
+        raise ShapeError(
+            f"{name} must be 2-D (n_samples, n_features), got shape {arr.shape}"
+            + ("; reshape a single feature with X.reshape(-1, 1)" if arr.ndim == 1 else "")
+        )
+    if arr.shape[0] == 0:
+        raise DataError(f"{name} is empty: shape {arr.shape}")
+    if n_features is not None and arr.shape[1] != n_features:
+        raise ShapeError(
+            f"{name} has {arr.shape[1]} features (shape {arr.shape}) but the network's first "
+            f"layer expects {n_features}"
+        )
+    arr = np.ascontiguousarray(arr, dtype=dtype)
+    check_finite(arr, name)
+    return arr
+
+
+def check_finite(arr: np.ndarray, name: str) -> None:
+    """Raise ``DataError`` naming the first row with NaN or inf."""
+    # np.isfinite(arr.sum()) is one fast pass; only look for the culprit when it fails.
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = arr.sum()
+    if not np.isfinite(total):
+        bad = ~np.isfinite(arr)
+        if bad.any():
+            row = int(np.argwhere(bad)[0][0])
+            raise DataError(f"{name} contains NaN or inf (first at row {row})")
+
+
+def check_sample_weight(sample_weight, n_samples: int, dtype) -> np.ndarray | None:
+    if sample_weight is None:
+        return None
+    w = np.asarray(sample_weight, dtype=dtype).reshape(-1)
+    if w.shape[0] != n_samples:
+        raise ShapeError(
+            f"sample_weight has {w.shape[0]} entries but there are {n_samples} samples"
+        )
+    check_finite(w, "sample_weight")
+    if (w < 0).any():
+        raise DataError("sample_weight must be non-negative")
+    if w.sum() <= 0:
+        raise DataError("sample_weight sums to zero: no sample would count")
+    return w
+
+
+def check_positive(value, name: str, *, integer: bool = False, allow_none: bool = False):
+    if value is None and allow_none:
+        return value
+    kind = int if integer else (int, float)
+    if isinstance(value, bool) or not isinstance(value, kind) and not (
+        isinstance(value, np.number)
+    ):
+        raise ConfigError(f"{name} must be a positive {'integer' if integer else 'number'}, "
+                          f"got {value!r}")
+    if integer and int(value) != value or not value > 0:
+        raise ConfigError(f"{name} must be a positive {'integer' if integer else 'number'}, "
+                          f"got {value!r}")
+    return value
+
+
+def lookup(name, table: dict, what: str):
+    """Resolve a string ``name`` in ``table``; unknown names get a "did you mean" hint."""
+    if not isinstance(name, str):
+        return name
+    key = name.lower().replace("-", "_")
+    if key in table:
+        return table[key]
+    close = difflib.get_close_matches(key, table, n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    raise ConfigError(f"unknown {what} {name!r}{hint}; known: {', '.join(sorted(table))}")

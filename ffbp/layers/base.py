@@ -1,0 +1,46 @@
+"""The layer protocol every part of a network follows."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..parameter import Parameter
+
+
+class Layer:
+    """One step of the feed-forward pass, with its backward step beside it.
+
+    ``forward(x, training)`` computes the output and caches what ``backward`` needs;
+    ``backward(dy)`` receives ∂E/∂(output), writes ∂E/∂p into ``p.grad`` (in place,
+    overwriting) for each of its parameters, and returns ∂E/∂x. ``training`` is an explicit
+    flag rather than a global mode (dropout and batch norm behave differently in training).
+    """
+
+    #: Whether the layer's output depends on other samples of the batch or on randomness.
+    #: Layers that are pure functions of one sample leave it False.
+    stochastic = False
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        raise NotImplementedError
+
+    def backward(self, dy: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        """∂E/∂x from ∂E/∂y. ``input_grad=False`` lets the first layer skip computing a
+        gradient nobody uses (for a 784-input network that is a third of the work)."""
+        raise NotImplementedError
+
+    def parameters(self) -> list[Parameter]:
+        return []
+
+    def initialize(self, rng: np.random.Generator) -> None:
+        """Draw fresh initial parameter values from ``rng`` (no-op without parameters)."""
+
+    def output_features(self, in_features: int | None) -> int | None:
+        """Width of the output given the input width (None = unknown); raises ShapeError
+        when ``in_features`` cannot feed this layer."""
+        return in_features
+
+    def __call__(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        return self.forward(x, training)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"

@@ -1,0 +1,81 @@
+"""The fully connected layer: h' = x W + b."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import init as initializers
+from .._validation import check_positive
+from ..errors import ShapeError
+from ..parameter import Parameter
+from .base import Layer
+
+
+class Dense(Layer):
+    """Fully connected (affine) layer, tutorial 004's ``h' = x W¹`` plus a bias unit.
+
+    ``W[i, j]`` connects input unit i to unit j of this layer; the bias ``b[j]`` is the weight
+    from tutorial 002's bias unit, which takes no input and always outputs 1.
+
+    Forward:  h' = x W + b
+    Backward (δ = ∂E/∂h', one row per sample; the loss already divided by the batch size):
+        ∂E/∂W = xᵀ δ        (∂E/∂W_ij = Σ_samples x_i δ_j, the delta rule)
+        ∂E/∂b = Σ_samples δ
+        ∂E/∂x = δ Wᵀ        (∂E/∂x_i = Σ_j W_ij δ_j, what the previous layer needs)
+
+    Shape:
+        x: (n_samples, in_features) -> (n_samples, out_features)
+        W: (in_features, out_features), b: (out_features,)
+
+    Args:
+        in_features, out_features: widths of the input and the output.
+        bias: whether to add the bias unit.
+        init: weight initialiser name or callable (see ``ffbp.init``); biases start at 0.
+        seed: seed for the initial draw when the layer is used on its own (a Network redraws
+            every layer from its own seed).
+    """
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True,
+                 init="glorot_uniform", seed: int | None = None):
+        check_positive(in_features, "Dense in_features", integer=True)
+        check_positive(out_features, "Dense out_features", integer=True)
+        self.in_features = int(in_features)
+        self.out_features = int(out_features)
+        self.init = initializers.get(init)
+        self.W = Parameter("W", np.zeros((self.in_features, self.out_features)))
+        self.b = Parameter("b", np.zeros(self.out_features), decay=False) if bias else None
+        self._x = None
+        self.initialize(np.random.default_rng(seed))
+
+    def initialize(self, rng: np.random.Generator) -> None:
+        self.W.value[...] = self.init(rng, self.W.shape, self.in_features, self.out_features)
+        if self.b is not None:
+            self.b.value[...] = 0.0
+
+    def parameters(self) -> list[Parameter]:
+        return [self.W] if self.b is None else [self.W, self.b]
+
+    def output_features(self, in_features):
+        if in_features is not None and in_features != self.in_features:
+            raise ShapeError(
+                f"{self!r} expects {self.in_features} input features but receives "
+                f"{in_features} from the layer before it"
+            )
+        return self.out_features
+
+    def forward(self, x, training=False):
+        self._x = x
+        h = x @ self.W.value
+        if self.b is not None:
+            h += self.b.value
+        return h
+
+    def backward(self, dy, input_grad=True):
+        np.matmul(self._x.T, dy, out=self.W.grad)
+        if self.b is not None:
+            np.sum(dy, axis=0, out=self.b.grad)
+        return dy @ self.W.value.T if input_grad else None
+
+    def __repr__(self):
+        extra = "" if self.b is not None else ", bias=False"
+        return f"Dense({self.in_features}, {self.out_features}{extra})"

@@ -1,0 +1,250 @@
+"""The feed-forward network: ordered layers, forward left to right, backward right to left."""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+
+from . import losses as _losses
+from ._validation import as_matrix
+from .errors import ConfigError, NotFittedError, ShapeError
+from .layers.base import Layer
+from .losses.base import Loss, batch_coefficients
+from .parameter import Parameter
+
+#: Rows per forward pass in ``predict``: bounds the memory of activations on large inputs.
+PREDICT_CHUNK = 8192
+
+
+class Network:
+    """A feed-forward network of ``layers`` applied in order (tutorial 002's layers l = 1..L).
+
+    Forward:  a⁽¹⁾ = X, a⁽ˡ⁺¹⁾ = layerₗ(a⁽ˡ⁾), Y = a⁽ᴸ⁺¹⁾.
+    Backward: from ∂E/∂Y, each layer right to left turns ∂E/∂(its output) into
+              ∂E/∂(its input) and fills its parameters' gradients: the deltas δ of
+              tutorial 000, δⱼ = Φ'(·) Σₖ wⱼₖ δₖ, computed layer by layer.
+
+    All parameter values live in one flat contiguous vector ``flat_values`` and all gradients
+    in ``flat_grads``; each ``Parameter`` holds views into them. An optimiser therefore
+    updates every weight of the network with a few vectorised operations.
+
+    Shape: X (n_samples, n_features) -> Y (n_samples, n_outputs).
+
+    Args:
+        layers: the layers, in order; widths must chain (checked here).
+        seed: seed of the initial weights (every draw comes from it).
+        dtype: float32 (default, fast) or float64.
+    """
+
+    def __init__(self, layers, seed: int | None = 0, dtype=np.float32):
+        layers = list(layers)
+        if not layers:
+            raise ConfigError("a Network needs at least one layer")
+        for i, layer in enumerate(layers):
+            if not isinstance(layer, Layer):
+                raise TypeError(f"layer {i} is {layer!r}, not an ffbp layer")
+        self.dtype = np.dtype(dtype)
+        if self.dtype not in (np.float32, np.float64):
+            raise ConfigError(f"dtype must be float32 or float64, got {self.dtype}")
+        self.layers = layers
+        self.n_features, self.n_outputs = self._check_widths()
+        self.seed = seed
+        self.loss: Loss | None = None
+        self.optimizer = None
+        self.optimizer_state = None
+        self._last_batch = None
+        self.initialize(seed)
+
+    # -- structure ---------------------------------------------------------------------
+    def _check_widths(self):
+        width = None
+        n_features = None
+        for i, layer in enumerate(self.layers):
+            if n_features is None:
+                n_features = getattr(layer, "in_features", None)
+            try:
+                width = layer.output_features(width)
+            except ShapeError as exc:
+                raise ShapeError(f"layer {i} ({layer!r}): {exc}") from None
+        if n_features is None:
+            raise ConfigError("the network has no layer that fixes its input width "
+                              "(start it with a Dense layer)")
+        return n_features, width
+
+    def parameters(self) -> list[Parameter]:
+        return [p for layer in self.layers for p in layer.parameters()]
+
+    def named_parameters(self) -> list[tuple[str, Parameter]]:
+        """("layer{i}.{name}", parameter) pairs, in order."""
+        return [(f"layer{i}.{p.name}", p)
+                for i, layer in enumerate(self.layers) for p in layer.parameters()]
+
+    def initialize(self, seed: int | None = None) -> None:
+        """Draw every layer's initial values from one generator seeded with ``seed``."""
+        rng = np.random.default_rng(seed)
+        for layer in self.layers:
+            layer.initialize(rng)
+        self._pack()
+        self.optimizer = self.optimizer_state = None
+
+    def _pack(self) -> None:
+        """Move every parameter value and gradient into one flat buffer each, as views."""
+        params = self.parameters()
+        total = sum(p.size for p in params)
+        self.flat_values = np.empty(total, dtype=self.dtype)
+        self.flat_grads = np.zeros(total, dtype=self.dtype)
+        offset = 0
+        for p in params:
+            view = self.flat_values[offset:offset + p.size].reshape(p.shape)
+            view[...] = p.value
+            p.value = view
+            p.grad = self.flat_grads[offset:offset + p.size].reshape(p.shape)
+            offset += p.size
+
+    def decay_mask(self) -> np.ndarray:
+        """Boolean flat mask: True where weight decay applies (weights, not biases)."""
+        return np.concatenate([np.full(p.size, p.decay) for p in self.parameters()]
+                              or [np.zeros(0, bool)])
+
+    def zero_grad(self) -> None:
+        self.flat_grads[...] = 0
+
+    def copy(self) -> Network:
+        """An independent deep copy (its own flat buffers)."""
+        return self.astype(self.dtype)
+
+    def astype(self, dtype) -> Network:
+        """A deep copy computing in ``dtype`` (e.g. float64 for gradient checks)."""
+        clone = copy.copy(self)
+        clone.layers = copy.deepcopy(self.layers)
+        clone.dtype = np.dtype(dtype)
+        clone.optimizer = clone.optimizer_state = None
+        clone._pack()
+        return clone
+
+    # -- forward and backward ----------------------------------------------------------
+    def forward(self, X, training: bool = False) -> np.ndarray:
+        """Y = layer_L(… layer_1(X)), shape (n_samples, n_outputs).
+
+        ``training=True`` makes dropout drop and batch norm use batch statistics; the
+        caches every backward needs are kept either way."""
+        X = as_matrix(X, "X", self.dtype, self.n_features)
+        return self._forward(X, training)
+
+    __call__ = forward
+
+    def _forward(self, X, training=False):
+        self._last_batch = len(X)
+        for layer in self.layers:
+            X = layer.forward(X, training)
+        return X
+
+    def backward(self, dY, input_grad: bool = True) -> np.ndarray | None:
+        """Back-propagate ∂E/∂Y (n_samples, n_outputs) right to left; fill every ``p.grad``
+        (overwriting) and return ∂E/∂X (or None with ``input_grad=False``)."""
+        dY = np.asarray(dY, dtype=self.dtype)
+        if dY.ndim != 2 or dY.shape[1] != self.n_outputs:
+            raise ShapeError(f"dY must have shape (n_samples, {self.n_outputs}), got {dY.shape}")
+        if len(dY) != self._last_batch:
+            raise ShapeError(f"dY has {len(dY)} rows but the last forward pass had "
+                             f"{self._last_batch} samples (call forward first)")
+        return self._backward(dY, len(self.layers), input_grad)
+
+    def _backward(self, d, upto: int, input_grad: bool = False):
+        """Back-propagate ``d`` = ∂E/∂(output of layer upto−1) through layers upto−1 … 0."""
+        for i in range(upto - 1, -1, -1):
+            d = self.layers[i].backward(d, input_grad=input_grad or i > 0)
+        return d
+
+    def check_loss(self, loss) -> Loss:
+        """Resolve ``loss`` and check that it fits the output layer; return it."""
+        loss = _losses.get(loss)
+        last = self.layers[-1]
+        for kind, reason in loss.incompatible.items():
+            if type(last) is kind:
+                raise ConfigError(f"loss does not fit the output layer {last!r}: {reason}")
+        if loss.requires and not any(type(last) is k for k in loss.requires):
+            raise ConfigError(f"loss does not fit the output layer {last!r}: "
+                              f"{next(iter(loss.requires.values()))}")
+        return loss
+
+    def uses_fused_gradient(self, loss: Loss) -> bool:
+        """True when the output layer and the loss combine into the stable ∂E/∂z = y − t."""
+        return loss.fused_with is not None and type(self.layers[-1]) is loss.fused_with
+
+    def compute_gradients(self, X, T, loss, sample_weight=None, training=True) -> float:
+        """One forward and backward pass on a batch: fill every ``p.grad`` with ∂E/∂p and
+        return the batch loss E. Uses the fused y − t gradient where it applies."""
+        loss = self.check_loss(loss)
+        X = as_matrix(X, "X", self.dtype, self.n_features)
+        T = loss.prepare_targets(T, self.n_outputs, "T").astype(self.dtype, copy=False)
+        if len(T) != len(X):
+            raise ShapeError(f"X has {len(X)} samples but T has {len(T)}")
+        coef = batch_coefficients(sample_weight, len(X), self.dtype)
+        return self._loss_and_gradients(X, T, loss, coef, training)[0]
+
+    def _loss_and_gradients(self, X, T, loss, coef, training=True, input_grad=False):
+        """(E, ∂E/∂X or None) for a prepared batch; fills every ``p.grad``."""
+        Y = self._forward(X, training)
+        value = float(loss._values(Y, T) @ coef)
+        if self.uses_fused_gradient(loss):
+            d = loss._fused(Y, T)
+            upto = len(self.layers) - 1     # the output activation's Jacobian is folded in
+        else:
+            d = loss._grads(Y, T)
+            upto = len(self.layers)
+        d *= coef[:, None]
+        return value, self._backward(d, upto, input_grad=input_grad)
+
+    # -- using a trained network -------------------------------------------------------
+    def _predict_raw(self, X) -> np.ndarray:
+        X = as_matrix(X, "X", self.dtype, self.n_features)
+        if len(X) <= PREDICT_CHUNK:
+            return self._forward(X, False)
+        return np.concatenate([self._forward(X[i:i + PREDICT_CHUNK], False)
+                               for i in range(0, len(X), PREDICT_CHUNK)])
+
+    def predict(self, X) -> np.ndarray:
+        """Outputs for X. For a network trained with a classification loss these are class
+        decisions (indices 0..k−1, or 0/1 per output for binary/multi-label); otherwise the
+        raw outputs (n_samples, n_outputs)."""
+        Y = self._predict_raw(X)
+        if self.loss is not None and self.loss.family == "classification":
+            return self.loss.decide(Y)
+        return Y
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Class probabilities (n_samples, n_outputs) of a network trained with a
+        probabilistic classification loss."""
+        if self.loss is None:
+            raise NotFittedError("predict_proba needs a network trained with a classification "
+                                 "loss (call fit first)")
+        return self.loss.probabilities(self._predict_raw(X))
+
+    def fit(self, X, y, loss="mse", optimizer=None, **kwargs):
+        """Train on (X, y); see ``ffbp.training.fit`` for every argument. Returns History."""
+        from .training import fit
+
+        return fit(self, X, y, loss=loss, optimizer=optimizer, **kwargs)
+
+    # -- description -------------------------------------------------------------------
+    def summary(self) -> str:
+        """A table of layers, output shapes and parameter counts."""
+        rows = [("#", "layer", "output", "parameters")]
+        width = None
+        for i, layer in enumerate(self.layers):
+            width = layer.output_features(width)
+            count = sum(p.size for p in layer.parameters())
+            rows.append((str(i), repr(layer), f"(n, {width})", f"{count:,}"))
+        widths = [max(len(r[c]) for r in rows) for c in range(4)]
+        lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+        lines.insert(1, "-" * len(lines[0]))
+        total = self.flat_values.size
+        lines.append(f"total: {total:,} parameters ({total * self.dtype.itemsize:,} bytes, "
+                     f"{self.dtype}), input (n, {self.n_features})")
+        return "\n".join(lines)
+
+    def __repr__(self):
+        inner = ",\n  ".join(repr(layer) for layer in self.layers)
+        return f"Network([\n  {inner}\n], dtype={self.dtype})"
