@@ -238,7 +238,8 @@ class Network:
             count = sum(p.size for p in layer.parameters())
             rows.append((str(i), repr(layer), f"(n, {width})", f"{count:,}"))
         widths = [max(len(r[c]) for r in rows) for c in range(4)]
-        lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+        lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip()
+                 for r in rows]
         lines.insert(1, "-" * len(lines[0]))
         total = self.flat_values.size
         lines.append(f"total: {total:,} parameters ({total * self.dtype.itemsize:,} bytes, "
