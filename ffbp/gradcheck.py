@@ -9,6 +9,7 @@ it is the perfect *check* of back-propagation:
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -83,9 +84,20 @@ def gradcheck(net, loss, X, T, sample_weight=None, *, h: float = 1e-6,
         raise ShapeError(f"X has {len(X)} samples but T has {len(T)}")
     coef = batch_coefficients(sample_weight, len(X), np.float64)
 
+    # Layers that draw random numbers (dropout) must draw the *same* ones in every pass, or
+    # the differences would measure the noise: restore their generators before each pass.
+    saved = [(layer, copy.deepcopy(layer.rng)) for layer in net64.layers
+             if getattr(layer, "rng", None) is not None]
+
+    def replay():
+        for layer, rng in saved:
+            layer.rng = copy.deepcopy(rng)
+
+    replay()
     value, dX = net64._loss_and_gradients(X, T, loss, coef, training, input_grad=True)
 
     def energy():
+        replay()
         return float(loss._values(net64._forward(X, training), T) @ coef)
 
     rng = np.random.default_rng(seed)

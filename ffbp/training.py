@@ -85,7 +85,7 @@ def fit(net, X, y, loss="mse", optimizer=None, *, epochs: int = 100, batch_size=
     bs = n if batch_size is None else min(int(batch_size), n)
 
     if net.optimizer is not optimizer or net.optimizer_state is None:
-        net.optimizer, net.optimizer_state = optimizer, optimizer.init(net.flat_values)
+        net.optimizer, net.optimizer_state = optimizer, optimizer.init(net.flat_values, net)
     net.loss = loss
     state = net.optimizer_state
     rng = np.random.default_rng(seed)

@@ -2,8 +2,12 @@
 
 A ``GradientTransformation`` is a pair of functions:
 
-* ``init(params) -> state``: whatever the transformation remembers (moments, step count),
-  allocated once for the flat parameter vector ``params``;
+* ``init(params, net=None) -> state``: whatever the transformation remembers (moments,
+  step count), allocated once for the flat parameter vector ``params``. ``net`` is the
+  Network those parameters belong to, for links that need its layout (the weight-decay mask
+  "weights, not biases" comes from ``net.decay_mask()``). A state is a ``dict`` of NumPy
+  arrays (updated in place) and Python numbers (replaced by key), so checkpoints can save
+  any optimiser's state without knowing its type; ``chain``'s state is a tuple of these;
 * ``update(updates, state, params) -> None``: turns ``updates`` into the next link's input
   **in place**. The chain starts with ``updates`` = the flat gradient buffer ∂E/∂θ and ends
   with the step to add, so after an optimiser step ``p.grad`` holds the applied update.
@@ -22,15 +26,15 @@ import numpy as np
 
 
 class GradientTransformation(NamedTuple):
-    init: Callable[[np.ndarray], Any]
+    init: Callable[..., Any]
     update: Callable[[np.ndarray, Any, np.ndarray], None]
 
 
 def chain(*transforms: GradientTransformation) -> GradientTransformation:
     """Apply ``transforms`` left to right; the state is the tuple of their states."""
 
-    def init(params):
-        return tuple(t.init(params) for t in transforms)
+    def init(params, net=None):
+        return tuple(t.init(params, net) for t in transforms)
 
     def update(updates, state, params):
         for t, s in zip(transforms, state, strict=True):

@@ -6,15 +6,6 @@ from .._validation import check_positive
 from .base import GradientTransformation
 
 
-class _StepCount:
-    """Mutable step counter kept in a transformation's state."""
-
-    __slots__ = ("count",)
-
-    def __init__(self):
-        self.count = 0
-
-
 def scale_by_learning_rate(learning_rate) -> GradientTransformation:
     """u ← −α u: the last link of every optimiser, turning a direction into a descent step.
 
@@ -28,16 +19,16 @@ def scale_by_learning_rate(learning_rate) -> GradientTransformation:
     else:
         schedule = learning_rate
 
-    def init(params):
-        return _StepCount()
+    def init(params, net=None):
+        return {"count": 0}
 
     def update(updates, state, params):
-        updates *= -schedule(state.count)
-        state.count += 1
+        updates *= -schedule(state["count"])
+        state["count"] += 1
 
     return GradientTransformation(init, update)
 
 
 def identity() -> GradientTransformation:
     """Leaves the updates as they are (a neutral link)."""
-    return GradientTransformation(lambda params: None, lambda u, s, p: None)
+    return GradientTransformation(lambda params, net=None: {}, lambda u, s, p: None)
