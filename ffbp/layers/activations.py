@@ -146,9 +146,12 @@ class LeakyReLU(Activation):
 
 
 class ELU(Activation):
-    """x for x > 0, α(eˣ − 1) otherwise; derivative 1 or α eˣ = y + α."""
+    """x for x > 0, α(eˣ − 1) otherwise; derivative 1 or α eˣ = y + α.
 
-    properties = dict(nonlinear=True, saturating=False, smooth=False, monotone=True,
+    With the default α = 1 the derivative is continuous at 0 (``smooth`` in ``properties``
+    refers to that default)."""
+
+    properties = dict(nonlinear=True, saturating=False, smooth=True, monotone=True,
                       linear_near_zero=True)
 
     def __init__(self, alpha: float = 1.0):
