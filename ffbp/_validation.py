@@ -97,6 +97,9 @@ def lookup(name, table: dict, what: str):
     key = name.lower().replace("-", "_")
     if key in table:
         return table[key]
-    close = difflib.get_close_matches(key, table, n=1)
+    # A known name inside the unknown one ("mse_loss") or the other way round ("relu6"), else
+    # the closest spelling.
+    close = sorted((k for k in table if k in key or key in k), key=len, reverse=True)
+    close = close or difflib.get_close_matches(key, table, n=1, cutoff=0.5)
     hint = f" (did you mean {close[0]!r}?)" if close else ""
     raise ConfigError(f"unknown {what} {name!r}{hint}; known: {', '.join(sorted(table))}")

@@ -1,0 +1,115 @@
+"""Bad input gets an ffbp error naming what is wrong, never a NumPy traceback."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import ffbp
+from ffbp.errors import ConfigError, DataError, NotFittedError, ShapeError
+
+
+def clf():
+    return ffbp.Network([ffbp.Dense(3, 4), ffbp.ReLU(), ffbp.Dense(4, 3), ffbp.Softmax()])
+
+
+def reg():
+    return ffbp.Network([ffbp.Dense(3, 2)])
+
+
+X = np.arange(12.0).reshape(4, 3) / 10
+Y_CLS = np.array([0, 1, 2, 1])
+Y_REG = np.ones((4, 2))
+
+CASES = {
+    "layer widths do not chain": (
+        lambda: ffbp.Network([ffbp.Dense(3, 4), ffbp.ReLU(), ffbp.Dense(5, 2)]),
+        ShapeError, "layer 2 .*expects 5 input features but receives 4"),
+    "X with the wrong number of features": (
+        lambda: clf().forward(np.ones((2, 5))), ShapeError, "5 features .* expects 3"),
+    "X and y of different lengths": (
+        lambda: reg().fit(X, Y_REG[:3], verbose=False), ShapeError, "4 samples but y has 3"),
+    "NaN in X": (lambda: reg().fit(np.where(X > 0.5, np.nan, X), Y_REG, verbose=False),
+                 DataError, "X contains NaN or inf .*row 2"),
+    "inf in y": (lambda: reg().fit(X, np.full((4, 2), np.inf), verbose=False),
+                 DataError, "y contains NaN or inf"),
+    "label outside the classes": (
+        lambda: clf().fit(X, [0, 1, 3, 1], loss="cross_entropy", verbose=False),
+        DataError, "label 3 outside the classes 0..2"),
+    "non-integer class label": (
+        lambda: clf().fit(X, [0, 1, 1.5, 1], loss="cross_entropy", verbose=False),
+        DataError, "class indices"),
+    "empty X": (lambda: reg().fit(np.empty((0, 3)), np.empty((0, 2)), verbose=False),
+                DataError, "X is empty"),
+    "non-numeric X": (lambda: reg().forward([["a", "b", "c"]]), DataError, "must be numeric"),
+    "ragged X": (lambda: reg().forward([[1, 2, 3], [1, 2]]), DataError, "could not be read"),
+    "3-D X": (lambda: reg().forward(np.ones((2, 3, 1))), ShapeError, "must be 2-D"),
+    "1-D X that is not one sample": (lambda: reg().forward(np.ones(5)), ShapeError,
+                                     "reshape a single feature"),
+    "regression targets of the wrong width": (
+        lambda: reg().fit(X, np.ones((4, 3)), verbose=False), ShapeError, "2 output"),
+    "cross-entropy after a non-softmax output": (
+        lambda: reg().fit(X, [0, 1, 1, 0], loss="cross_entropy", verbose=False),
+        ConfigError, "end the network with Softmax"),
+    "logits loss after softmax": (
+        lambda: clf().fit(X, Y_CLS, loss="cross_entropy_with_logits", verbose=False),
+        ConfigError, "remove the Softmax layer"),
+    "categorical loss on one output": (
+        lambda: ffbp.Network([ffbp.Dense(3, 1)]).fit(X, [0, 1, 1, 0],
+                                                     loss="cross_entropy_with_logits",
+                                                     verbose=False),
+        DataError, "at least 2 outputs"),
+    "BCE labels outside [0, 1]": (
+        lambda: ffbp.Network([ffbp.Dense(3, 1), ffbp.Sigmoid()]).fit(
+            X, [0, 2, 1, 0], loss="bce", verbose=False), DataError, "0/1 labels"),
+    "unknown loss name": (lambda: reg().fit(X, Y_REG, loss="mse_loss", verbose=False),
+                          ConfigError, "did you mean 'mse'"),
+    "unknown initialiser": (lambda: ffbp.Dense(2, 2, init="he"), ConfigError,
+                            "unknown initialiser 'he'"),
+    "unknown activation": (lambda: ffbp.layers.activations.get("relu6"), ConfigError,
+                           "unknown activation"),
+    "batch_size 0": (lambda: reg().fit(X, Y_REG, batch_size=0, verbose=False),
+                     ConfigError, "batch_size must be a positive integer"),
+    "fractional epochs": (lambda: reg().fit(X, Y_REG, epochs=2.5, verbose=False),
+                          ConfigError, "epochs must be a positive integer"),
+    "negative learning rate": (lambda: ffbp.optim.gd(-0.1), ConfigError, "learning_rate"),
+    "optimizer that is not a transformation": (
+        lambda: reg().fit(X, Y_REG, optimizer="adam!", verbose=False), ConfigError,
+        "optimizer must be"),
+    "negative tol": (lambda: reg().fit(X, Y_REG, tol=-1, verbose=False), ConfigError, "tol"),
+    "negative sample weight": (
+        lambda: reg().fit(X, Y_REG, sample_weight=[1, -1, 1, 1], verbose=False),
+        DataError, "non-negative"),
+    "sample weights of the wrong length": (
+        lambda: reg().fit(X, Y_REG, sample_weight=[1, 1], verbose=False),
+        ShapeError, "sample_weight has 2 entries but there are 4 samples"),
+    "integer dtype": (lambda: ffbp.Network([ffbp.Dense(2, 2)], dtype=int), ConfigError,
+                      "float32 or float64"),
+    "no layers": (lambda: ffbp.Network([]), ConfigError, "at least one layer"),
+    "something that is not a layer": (lambda: ffbp.Network([ffbp.Dense(2, 2), "relu"]),
+                                      TypeError, "layer 1 is 'relu'"),
+    "a layer of width 0": (lambda: ffbp.Dense(0, 3), ConfigError, "in_features"),
+    "dY of the wrong shape": (lambda: reg().backward(np.ones((4, 3))), ShapeError,
+                              r"dY must have shape \(n_samples, 2\)"),
+    "backward before forward": (lambda: reg().backward(np.ones((4, 2))), ShapeError,
+                                "call forward first"),
+    "predict_proba before fit": (lambda: clf().predict_proba(X), NotFittedError, "fit"),
+    "perceptron labels not 0/1": (lambda: ffbp.Perceptron().fit(X, [0, 1, 2, 1]),
+                                  DataError, "0 or 1"),
+    "perceptron predict before fit": (lambda: ffbp.Perceptron().predict(X),
+                                      NotFittedError, "not fitted"),
+    "gradcheck with mismatched targets": (
+        lambda: ffbp.gradcheck(reg(), "mse", X, np.ones((3, 2))), ShapeError, "T has 3"),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_bad_input_raises_a_clear_error(case):
+    call, error, message = CASES[case]
+    with pytest.raises(error, match=message):
+        call()
+
+
+def test_ffbp_errors_are_value_errors():
+    for error in (ShapeError, DataError, ConfigError, NotFittedError):
+        assert issubclass(error, ValueError) and issubclass(error, ffbp.errors.FFBPError)
