@@ -7,12 +7,16 @@
 """
 
 from . import errors, init, losses, optim
+from .callbacks import Callback, EarlyStopping, LambdaCallback
 from .errors import ConfigError, ConvergenceWarning, DataError, NotFittedError, ShapeError
 from .gradcheck import GradcheckReport, gradcheck
+from .history import History
 from .layers import (
     ELU,
     Activation,
+    BatchNorm,
     Dense,
+    Dropout,
     Identity,
     Layer,
     LeakyReLU,
@@ -26,13 +30,14 @@ from .layers import (
 from .network import Network
 from .parameter import Parameter
 from .perceptron import Perceptron
-from .training import DivergenceError, History, fit
+from .training import DivergenceError, fit
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Network", "Parameter", "Layer", "Dense", "Activation", "Identity", "Step", "Sigmoid",
-    "Tanh", "ReLU", "LeakyReLU", "ELU", "Softmax", "LogSoftmax", "Perceptron", "gradcheck",
-    "GradcheckReport", "fit", "History", "DivergenceError", "losses", "optim", "init",
-    "errors", "ConfigError", "DataError", "ShapeError", "NotFittedError", "ConvergenceWarning",
+    "Tanh", "ReLU", "LeakyReLU", "ELU", "Softmax", "LogSoftmax", "BatchNorm", "Dropout",
+    "Perceptron", "gradcheck", "GradcheckReport", "fit", "History", "Callback",
+    "EarlyStopping", "LambdaCallback", "DivergenceError", "losses", "optim", "init", "errors",
+    "ConfigError", "DataError", "ShapeError", "NotFittedError", "ConvergenceWarning",
 ]

@@ -53,7 +53,7 @@ class Network:
         self.loss: Loss | None = None
         self.optimizer = None
         self.optimizer_state = None
-        self._last_batch = None
+        self._last_batch = self._output = None
         self.initialize(seed)
 
     # -- structure ---------------------------------------------------------------------
@@ -186,7 +186,7 @@ class Network:
 
     def _loss_and_gradients(self, X, T, loss, coef, training=True, input_grad=False):
         """(E, ∂E/∂X or None) for a prepared batch; fills every ``p.grad``."""
-        Y = self._forward(X, training)
+        Y = self._output = self._forward(X, training)
         value = float(loss._values(Y, T) @ coef)
         if self.uses_fused_gradient(loss):
             d = loss._fused(Y, T)

@@ -14,9 +14,11 @@ from .activations import (
     Tanh,
 )
 from .base import Layer
+from .batchnorm import BatchNorm
 from .dense import Dense
+from .dropout import Dropout
 
 __all__ = [
     "Layer", "Dense", "Activation", "Identity", "Step", "Sigmoid", "Tanh", "ReLU",
-    "LeakyReLU", "ELU", "Softmax", "LogSoftmax", "ACTIVATIONS",
+    "LeakyReLU", "ELU", "Softmax", "LogSoftmax", "ACTIVATIONS", "BatchNorm", "Dropout",
 ]

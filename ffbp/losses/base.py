@@ -125,6 +125,7 @@ def batch_coefficients(sample_weight, n: int, dtype) -> np.ndarray:
 def class_indices_to_one_hot(T, n_classes: int, name: str) -> np.ndarray:
     """Integer labels 0..k−1 (any numeric dtype holding whole numbers) to one-hot rows."""
     labels = np.asarray(T).reshape(-1)
+    check_finite(labels, name)      # casting NaN/inf to int is undefined (and warns)
     as_int = labels.astype(np.int64)
     if not np.array_equal(as_int, labels) :
         raise DataError(f"{name} must hold class indices 0..{n_classes - 1}; got non-integer "

@@ -17,6 +17,13 @@ from .base import Loss, class_indices_to_one_hot
 EPS = 1e-12
 
 
+def _clip_probabilities(Y):
+    """Y clipped to [EPS, 1 − EPS]. In float32, 1 − 1e-12 rounds to 1.0 (and a float32
+    sigmoid reaches 1.0 for z ≳ 17), so the upper bound is then the largest float below 1."""
+    upper = 1 - max(EPS, np.finfo(Y.dtype).epsneg) if Y.dtype.kind == "f" else 1 - EPS
+    return np.clip(Y, EPS, upper)
+
+
 class _Categorical(Loss):
     family = "classification"
 
@@ -31,6 +38,10 @@ class _Categorical(Loss):
 
     def decide(self, Y):
         return np.argmax(Y, axis=1)
+
+    def target_classes(self, T):
+        """Class of each prepared target row (for accuracy)."""
+        return np.argmax(T, axis=1)
 
     def _check_values(self, T, name):
         if (T < 0).any() or not np.allclose(T.sum(axis=1), 1.0, atol=1e-3):
@@ -105,6 +116,11 @@ class _Binary(Loss):
         D = (Y >= self.threshold).astype(np.int64)
         return D[:, 0] if D.shape[1] == 1 else D
 
+    def target_classes(self, T):
+        """0/1 class of each prepared target (for accuracy); shape as ``decide``'s."""
+        C = (T > 0.5).astype(np.int64)          # 0/1, probabilities or −1/+1 targets
+        return C[:, 0] if C.shape[1] == 1 else C
+
     def _check_values(self, T, name):
         if (T < 0).any() or (T > 1).any():
             raise DataError(f"{name} must hold 0/1 labels (or probabilities in [0, 1]) for "
@@ -115,7 +131,8 @@ class BinaryCrossEntropy(_Binary):
     """Binary cross-entropy on probabilities y (a Sigmoid output), averaged over outputs:
     E = −(1/k) Σₖ [tₖ log yₖ + (1 − tₖ) log(1 − yₖ)]; ∂E/∂y = (y − t) / (y(1 − y) k).
     Through the sigmoid this is the fused ∂E/∂z = (y − t)/k. Probabilities are clipped to
-    [1e-12, 1 − 1e-12] inside the logarithms."""
+    [1e-12, 1 − 1e-12] inside the logarithms (in float32 the upper bound is the largest
+    float32 below 1, as 1 − 1e-12 rounds to 1 there)."""
 
     fused_with = Sigmoid
     requires = {Sigmoid: "BinaryCrossEntropy expects probabilities: end the network with "
@@ -125,11 +142,11 @@ class BinaryCrossEntropy(_Binary):
         return Y
 
     def _values(self, Y, T):
-        P = np.clip(Y, EPS, 1 - EPS)
+        P = _clip_probabilities(Y)
         return -(T * np.log(P) + (1 - T) * np.log1p(-P)).mean(axis=1)
 
     def _grads(self, Y, T):
-        P = np.clip(Y, EPS, 1 - EPS)
+        P = _clip_probabilities(Y)
         return (P - T) / (P * (1 - P) * Y.shape[1])
 
     def _fused(self, Y, T):

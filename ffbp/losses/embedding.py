@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._validation import check_finite
 from ..errors import DataError, ShapeError
 from .base import Loss
 
@@ -60,6 +61,7 @@ class CosineEmbedding(Loss):
             raise ShapeError(f"CosineEmbedding needs {name} of shape (n_samples, "
                              f"{n_outputs + 1}): the target vectors plus a last column of "
                              f"±1 labels (CosineEmbedding.targets(V, s)); got {T.shape}")
+        check_finite(T, name)
         _check_signs(T[:, -1], name, "CosineEmbedding")
         return np.asarray(T, dtype=float)
 
@@ -78,4 +80,4 @@ class CosineEmbedding(Loss):
         cos, ny, nv = self._cos(Y, V)
         dcos = V / (ny * nv)[:, None] - (cos / ny**2)[:, None] * Y
         coef = np.where(s > 0, -1.0, np.where(cos - self.margin > 0, 1.0, 0.0))
-        return coef[:, None] * dcos
+        return coef.astype(Y.dtype)[:, None] * dcos     # np.where gives float64

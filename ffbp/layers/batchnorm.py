@@ -1,0 +1,142 @@
+"""Batch normalisation: each unit's input rescaled to zero mean and unit variance."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._validation import check_positive
+from ..errors import ConfigError, ShapeError
+from ..parameter import Parameter
+from .base import Layer
+
+
+class BatchNorm(Layer):
+    """Batch normalisation (Ioffe & Szegedy 2015), tutorial 003's remedy for vanishing
+    gradients: every unit's input is brought back to zero mean and unit variance, so no unit
+    sits in the flat, saturated part of its activation, then a learnable scale γ and shift β
+    give back whatever mean and spread the next layer needs.
+
+    Forward (training, statistics of the batch of n samples, per feature j):
+        μ = (1/n) Σ x,   σ² = (1/n) Σ (x − μ)²   (biased),   σ = √(σ² + ε)
+        x̂ = (x − μ) / σ,   y = γ x̂ + β
+        running_mean ← (1 − m) running_mean + m μ
+        running_var  ← (1 − m) running_var  + m σ² n/(n − 1)   (unbiased, as in PyTorch)
+    Forward (inference): the same with μ, σ² replaced by running_mean, running_var, so a
+    sample's output no longer depends on the rest of the batch.
+
+    Backward (δ = ∂E/∂y, one row per sample):
+        ∂E/∂γ = Σ_samples δ ⊙ x̂,   ∂E/∂β = Σ_samples δ
+        training:  ∂E/∂x = (γ/σ) (δ − mean(δ) − x̂ mean(δ ⊙ x̂))   (means over the batch)
+                   — μ and σ depend on every sample, so each x feeds every output; the two
+                   subtracted means are those paths, folded into one line.
+        inference: ∂E/∂x = (γ/σ) δ   (the running statistics are constants)
+
+    Shape:
+        x: (n_samples, num_features) -> same shape
+        gamma, beta: (num_features,); running_mean, running_var: (num_features,)
+
+    Args:
+        num_features: width of the input (and the output).
+        momentum: m above, the weight of the newest batch in the running statistics.
+        eps: ε, added to the variance so a constant feature does not divide by zero.
+    """
+
+    #: The output of each sample depends on the rest of the batch (in training).
+    stochastic = True
+
+    def __init__(self, num_features: int, momentum: float = 0.1, eps: float = 1e-5):
+        check_positive(num_features, "BatchNorm num_features", integer=True)
+        check_positive(eps, "BatchNorm eps")
+        if isinstance(momentum, bool) or not isinstance(momentum, (int, float, np.number)) \
+                or not 0.0 <= momentum <= 1.0:
+            raise ConfigError(f"BatchNorm momentum must be a number in [0, 1], got {momentum!r}")
+        self.num_features = int(num_features)
+        self.momentum = float(momentum)
+        self.eps = float(eps)
+        # Normalisation is per feature, so no weight is shared across units: γ and β are
+        # like biases and weight decay would only fight the scale the network asks for.
+        self.gamma = Parameter("gamma", np.ones(self.num_features), decay=False)
+        self.beta = Parameter("beta", np.zeros(self.num_features), decay=False)
+        # Statistics, not trained: plain float64 arrays (kept in float64 whatever the network
+        # dtype, because they accumulate over many batches), updated in place so the arrays
+        # returned by buffers() stay the live ones.
+        self.running_mean = np.zeros(self.num_features)
+        self.running_var = np.ones(self.num_features)
+        self._xhat = None
+        self._inv_std = None
+        self._training = False
+
+    @property
+    def in_features(self) -> int:
+        """Lets a BatchNorm be the first layer of a Network (it fixes the input width)."""
+        return self.num_features
+
+    def initialize(self, rng: np.random.Generator) -> None:
+        self.gamma.value[...] = 1.0
+        self.beta.value[...] = 0.0
+        self.running_mean[...] = 0.0
+        self.running_var[...] = 1.0
+
+    def parameters(self) -> list[Parameter]:
+        return [self.gamma, self.beta]
+
+    def buffers(self) -> dict[str, np.ndarray]:
+        """The non-trainable state a model file must keep: {"running_mean", "running_var"}."""
+        return {"running_mean": self.running_mean, "running_var": self.running_var}
+
+    def output_features(self, in_features):
+        if in_features is not None and in_features != self.num_features:
+            raise ShapeError(
+                f"{self!r} normalises {self.num_features} features but receives "
+                f"{in_features} from the layer before it"
+            )
+        return self.num_features
+
+    def forward(self, x, training=False):
+        if x.ndim != 2 or x.shape[1] != self.num_features:
+            raise ShapeError(f"{self!r} expects input of shape (n_samples, "
+                             f"{self.num_features}), got {x.shape}")
+        n = x.shape[0]
+        if training:
+            if n < 2:
+                raise ShapeError(
+                    f"{self!r} in training mode needs more than 1 sample per batch to "
+                    f"estimate a variance, got a batch of {n} (use batches of at least 2, or "
+                    f"training=False to use the running statistics)"
+                )
+            mean = x.mean(axis=0)
+            xc = x - mean
+            var = np.einsum("ij,ij->j", xc, xc) / n
+            m = self.momentum
+            self.running_mean *= 1.0 - m
+            self.running_mean += m * mean
+            self.running_var *= 1.0 - m
+            self.running_var += (m * n / (n - 1)) * var
+        else:
+            xc = x - self.running_mean.astype(x.dtype, copy=False)
+            var = self.running_var.astype(x.dtype, copy=False)
+        inv_std = 1.0 / np.sqrt(var + self.eps)
+        xc *= inv_std                                  # xc is our own array: reuse it as x̂
+        self._xhat, self._inv_std, self._training = xc, inv_std, training
+        return xc * self.gamma.value + self.beta.value
+
+    def backward(self, dy, input_grad=True):
+        xhat = self._xhat
+        # Σ δ x̂ and Σ δ double as the two batch means of the training-mode ∂E/∂x.
+        np.einsum("ij,ij->j", dy, xhat, out=self.gamma.grad)
+        np.sum(dy, axis=0, out=self.beta.grad)
+        if not input_grad:
+            return None
+        scale = self.gamma.value * self._inv_std
+        if not self._training:
+            return dy * scale
+        n = dy.shape[0]
+        dx = dy - self.beta.grad / n
+        dx -= xhat * (self.gamma.grad / n)
+        dx *= scale
+        return dx
+
+    def __repr__(self):
+        extra = "" if self.momentum == 0.1 else f", momentum={self.momentum}"
+        extra += "" if self.eps == 1e-5 else f", eps={self.eps}"
+        return f"BatchNorm({self.num_features}{extra})"
