@@ -117,7 +117,11 @@ def fit(net, X, y, loss="mse", optimizer=None, *, epochs: int = 100, batch_size=
     penalty = getattr(optimizer, "penalty", None)
     state = net.optimizer_state
     uniform = np.full(bs, 1.0 / bs, dtype=net.dtype)
-    n_batches = math.ceil(n / bs)
+    starts = list(range(0, n, bs))
+    if len(starts) > 1 and n - starts[-1] < max(layer.min_batch for layer in net.layers):
+        starts.pop()                        # fold a too-small last batch into the previous
+    ends = starts[1:] + [n]
+    n_batches = len(starts)
     report_every = max(1, n_batches // 50)      # progress updates: ~50 per epoch at most
 
     bar = tqdm(total=(int(epochs) - start) * n, disable=None if verbose is None else not verbose,
@@ -130,8 +134,7 @@ def fit(net, X, y, loss="mse", optimizer=None, *, epochs: int = 100, batch_size=
             we = None if w is None else (w[order] if shuffle else w)
             le = None if labels is None else (labels[order] if shuffle else labels)
             total, correct, pending = 0.0, 0, 0
-            for b, start_row in enumerate(range(0, n, bs)):
-                stop = min(start_row + bs, n)
+            for b, (start_row, stop) in enumerate(zip(starts, ends, strict=True)):
                 size = stop - start_row
                 if we is None:
                     coef = uniform if size == bs else np.full(size, 1.0 / size, net.dtype)

@@ -127,3 +127,21 @@ def test_bad_validation_arguments(rng):
                    validation_data=(X, y), verbose=False)
     with pytest.raises(ffbp.ShapeError, match="validation X has 10 samples but y has 3"):
         _net().fit(X, y, loss="cross_entropy", validation_data=(X, y[:3]), verbose=False)
+
+
+def test_a_last_batch_of_one_is_folded_for_batch_norm(rng):
+    """33 samples in batches of 16 leave one sample, on which batch statistics are undefined:
+    fit trains on batches of 16 and 17 instead, and every sample still counts."""
+    X, y = _classification(rng, 33)
+    sizes = []
+    net = ffbp.Network([ffbp.Dense(4, 5), ffbp.BatchNorm(5), ffbp.Tanh(), ffbp.Dense(5, 3),
+                        ffbp.Softmax()], dtype=np.float64)
+    net.fit(X, y, loss="cross_entropy", epochs=1, batch_size=16, verbose=False,
+            callbacks=[ffbp.LambdaCallback(on_batch_end=lambda b, logs: sizes.append(
+                logs["size"]))])
+    assert sizes == [16, 17]
+    plain = []
+    _net().fit(X, y, loss="cross_entropy", epochs=1, batch_size=16, verbose=False,
+               callbacks=[ffbp.LambdaCallback(on_batch_end=lambda b, logs: plain.append(
+                   logs["size"]))])
+    assert plain == [16, 16, 1]

@@ -19,6 +19,9 @@ class Layer:
     #: Whether the layer's output depends on other samples of the batch or on randomness.
     #: Layers that are pure functions of one sample leave it False.
     stochastic = False
+    #: Smallest batch the layer can train on (batch statistics need 2 samples); ``fit``
+    #: folds a smaller last batch into the one before it.
+    min_batch = 1
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         raise NotImplementedError

@@ -43,6 +43,7 @@ class BatchNorm(Layer):
 
     #: The output of each sample depends on the rest of the batch (in training).
     stochastic = True
+    min_batch = 2
 
     def __init__(self, num_features: int, momentum: float = 0.1, eps: float = 1e-5):
         check_positive(num_features, "BatchNorm num_features", integer=True)
