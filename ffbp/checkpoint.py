@@ -40,10 +40,12 @@ def atomic_write(path, write) -> None:
 
 
 def _flatten_state(state, path, arrays, numbers):
-    """Walk an optimiser state (tuples, dicts, arrays, numbers) into two flat dicts."""
+    """Walk an optimiser state (tuples, dicts, arrays, numbers) into two flat dicts. Keys
+    starting with "_" are scratch space or derived at init: not saved."""
     if isinstance(state, dict):
         for key, value in state.items():
-            _flatten_state(value, f"{path}/{key}", arrays, numbers)
+            if not str(key).startswith("_"):
+                _flatten_state(value, f"{path}/{key}", arrays, numbers)
     elif isinstance(state, (tuple, list)):
         for i, value in enumerate(state):
             _flatten_state(value, f"{path}/{i}", arrays, numbers)
@@ -61,6 +63,8 @@ def _restore_state(state, path, arrays, numbers):
     if isinstance(state, dict):
         for key, value in state.items():
             sub = f"{path}/{key}"
+            if str(key).startswith("_"):
+                continue
             if isinstance(value, (dict, tuple, list, np.ndarray)):
                 _restore_state(value, sub, arrays, numbers)
             elif value is not None:

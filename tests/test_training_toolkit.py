@@ -145,3 +145,20 @@ def test_a_last_batch_of_one_is_folded_for_batch_norm(rng):
                callbacks=[ffbp.LambdaCallback(on_batch_end=lambda b, logs: plain.append(
                    logs["size"]))])
     assert plain == [16, 16, 1]
+
+
+def test_reported_loss_includes_the_coupled_weight_decay_penalty(rng):
+    """With L2 (coupled) decay fit minimises E + ½λ‖W‖² and reports that value; biases are
+    not decayed. AdamW's decoupled decay has no such objective and reports E alone."""
+    X, y = _classification(rng, 40)
+    lam = 0.1
+    net = _net()
+    history = net.fit(X, y, loss="cross_entropy", epochs=1, batch_size=None, verbose=False,
+                      optimizer=ffbp.optim.sgd(1e-12, weight_decay=lam))
+    # One step of size 1e-12 leaves the weights where the loss was measured.
+    W2 = sum(float(np.sum(p.value ** 2)) for p in net.parameters() if p.name == "W")
+    data = ffbp.losses.CrossEntropy()(net.forward(X), y)
+    assert history.loss[0] == pytest.approx(data + 0.5 * lam * W2, rel=1e-9)
+    plain = _net().fit(X, y, loss="cross_entropy", epochs=1, batch_size=None, verbose=False,
+                       optimizer=ffbp.optim.adamw(1e-12, weight_decay=lam))
+    assert plain.loss[0] == pytest.approx(data, rel=1e-9)

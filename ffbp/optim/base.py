@@ -7,7 +7,9 @@ A ``GradientTransformation`` is a pair of functions:
   Network those parameters belong to, for links that need its layout (the weight-decay mask
   "weights, not biases" comes from ``net.decay_mask()``). A state is a ``dict`` of NumPy
   arrays (updated in place) and Python numbers (replaced by key), so checkpoints can save
-  any optimiser's state without knowing its type; ``chain``'s state is a tuple of these;
+  any optimiser's state without knowing its type; ``chain``'s state is a tuple of these.
+  Keys starting with ``_`` hold scratch buffers or values ``init`` derives again (no
+  information carried between steps), so a checkpoint need not save them;
 * ``update(updates, state, params) -> None``: turns ``updates`` into the next link's input
   **in place**. The chain starts with ``updates`` = the flat gradient buffer ∂E/∂θ and ends
   with the step to add, so after an optimiser step ``p.grad`` holds the applied update.
@@ -28,6 +30,9 @@ import numpy as np
 class GradientTransformation(NamedTuple):
     init: Callable[..., Any]
     update: Callable[[np.ndarray, Any, np.ndarray], None]
+    #: ``penalty(params, state) -> float``: the term this link adds to the objective (½λ‖W‖²
+    #: for coupled weight decay), so that ``fit`` reports the loss actually minimised.
+    penalty: Callable[[np.ndarray, Any], float] | None = None
 
 
 def chain(*transforms: GradientTransformation) -> GradientTransformation:
@@ -40,7 +45,12 @@ def chain(*transforms: GradientTransformation) -> GradientTransformation:
         for t, s in zip(transforms, state, strict=True):
             t.update(updates, s, params)
 
-    return GradientTransformation(init, update)
+    penalised = [i for i, t in enumerate(transforms) if t.penalty is not None]
+
+    def penalty(params, state):
+        return sum(transforms[i].penalty(params, state[i]) for i in penalised)
+
+    return GradientTransformation(init, update, penalty if penalised else None)
 
 
 def apply_updates(params: np.ndarray, updates: np.ndarray) -> None:

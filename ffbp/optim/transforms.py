@@ -1,15 +1,36 @@
-"""The links optimisers are built from; each a ``GradientTransformation``."""
+"""The links optimisers are built from; each a ``GradientTransformation``.
+
+Notation: g = the incoming updates (∂E/∂θ at the front of a chain), u = what a link leaves in
+their place, θ = the parameters, t = 1, 2, … the step. Every link works on the whole flat
+vector with a handful of in-place NumPy operations; scratch buffers are allocated once in
+``init`` (state keys starting with ``_``) so a step allocates nothing.
+"""
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
+
 from .._validation import check_positive
+from ..errors import ConfigError
 from .base import GradientTransformation
+
+
+def _check_range(value, name, low=0.0, high=math.inf, high_open=True):
+    """``value`` in [low, high) (or [low, high]); ConfigError otherwise."""
+    ok = isinstance(value, (int, float, np.number)) and not isinstance(value, bool)
+    if not ok or not (low <= value and (value < high if high_open else value <= high)):
+        bracket = ")" if high_open else "]"
+        raise ConfigError(f"{name} must be a number in [{low}, {high}{bracket}, got {value!r}")
+    return float(value)
 
 
 def scale_by_learning_rate(learning_rate) -> GradientTransformation:
     """u ← −α u: the last link of every optimiser, turning a direction into a descent step.
 
-    ``learning_rate`` is a positive number or a schedule (a function step -> α)."""
+    ``learning_rate`` is a positive number or a schedule (a function step -> α, step counting
+    from 0; see ``ffbp.optim.schedules``)."""
     if not callable(learning_rate):
         check_positive(learning_rate, "learning_rate")
         lr = float(learning_rate)
@@ -32,3 +53,169 @@ def scale_by_learning_rate(learning_rate) -> GradientTransformation:
 def identity() -> GradientTransformation:
     """Leaves the updates as they are (a neutral link)."""
     return GradientTransformation(lambda params, net=None: {}, lambda u, s, p: None)
+
+
+def trace(decay: float, nesterov: bool = False) -> GradientTransformation:
+    """Momentum (torch SGD convention, no dampening): buf ← μ buf + g, buf₀ = 0;
+    u = buf, or with ``nesterov`` u = g + μ buf (the gradient plus the look-ahead)."""
+    mu = _check_range(decay, "momentum decay", 0.0, 1.0)
+
+    def init(params, net=None):
+        state = {"trace": np.zeros_like(params)}
+        if nesterov:
+            state["_scratch"] = np.empty_like(params)
+        return state
+
+    def update(updates, state, params):
+        buf = state["trace"]
+        buf *= mu
+        buf += updates
+        if nesterov:
+            np.multiply(buf, mu, out=state["_scratch"])
+            updates += state["_scratch"]
+        else:
+            np.copyto(updates, buf)
+
+    return GradientTransformation(init, update)
+
+
+def scale_by_adam(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8
+                  ) -> GradientTransformation:
+    """Adam's direction (Kingma & Ba; torch/optax convention, eps outside the root):
+
+        m ← β₁ m + (1 − β₁) g,   v ← β₂ v + (1 − β₂) g²,
+        u = m̂ / (√v̂ + ε),       m̂ = m / (1 − β₁ᵗ),  v̂ = v / (1 − β₂ᵗ).
+    """
+    b1 = _check_range(b1, "b1", 0.0, 1.0)
+    b2 = _check_range(b2, "b2", 0.0, 1.0)
+    eps = _check_range(eps, "eps")
+
+    def init(params, net=None):
+        return {"count": 0, "mu": np.zeros_like(params), "nu": np.zeros_like(params),
+                "_scratch": np.empty_like(params)}
+
+    def update(updates, state, params):
+        t = state["count"] = state["count"] + 1
+        m, v, tmp = state["mu"], state["nu"], state["_scratch"]
+        np.multiply(updates, updates, out=tmp)      # g², before u is overwritten
+        tmp *= 1.0 - b2
+        v *= b2
+        v += tmp
+        np.multiply(updates, 1.0 - b1, out=tmp)
+        m *= b1
+        m += tmp
+        c1, c2 = 1.0 - b1 ** t, math.sqrt(1.0 - b2 ** t)
+        # m̂/(√v̂ + ε) = m / (c₁ (√v / c₂ + ε)): both bias corrections folded into the
+        # denominator, which saves a full pass over the parameters.
+        np.sqrt(v, out=tmp)
+        tmp *= c1 / c2
+        tmp += c1 * eps
+        np.divide(m, tmp, out=updates)
+
+    return GradientTransformation(init, update)
+
+
+def scale_by_rms(decay: float = 0.99, eps: float = 1e-8) -> GradientTransformation:
+    """RMSProp's direction (torch RMSprop, eps outside the root, no bias correction):
+
+        s ← ρ s + (1 − ρ) g²,   u = g / (√s + ε).
+    """
+    rho = _check_range(decay, "decay", 0.0, 1.0)
+    eps = _check_range(eps, "eps")
+
+    def init(params, net=None):
+        return {"nu": np.zeros_like(params), "_scratch": np.empty_like(params)}
+
+    def update(updates, state, params):
+        s, tmp = state["nu"], state["_scratch"]
+        np.multiply(updates, updates, out=tmp)
+        tmp *= 1.0 - rho
+        s *= rho
+        s += tmp
+        np.sqrt(s, out=tmp)
+        tmp += eps
+        updates /= tmp
+
+    return GradientTransformation(init, update)
+
+
+def _resolve_mask(mask, params, net):
+    """The weight-decay mask as a flat bool array (None = "decay everything")."""
+    if mask is None:
+        return None if net is None else np.asarray(net.decay_mask(), bool)
+    if callable(mask):
+        if net is None:
+            raise ConfigError("a callable weight-decay mask needs the network: "
+                              "call init(params, net)")
+        mask = mask(net)
+    mask = np.asarray(mask, bool).reshape(-1)
+    if mask.shape != params.shape:
+        raise ConfigError(f"weight-decay mask has {mask.size} entries but there are "
+                          f"{params.size} parameters")
+    return mask
+
+
+def add_decayed_weights(weight_decay: float, mask=None) -> GradientTransformation:
+    """Weight decay: u ← g + λ θ where the mask is True (the gradient of ½λ‖W‖²).
+
+    ``mask``: None = ``net.decay_mask()`` when ``init`` receives the network (weights, not
+    biases, tutorial 002), else every parameter; or a flat bool array; or a callable
+    net -> bool array. Placed before an adaptive link this is L2 regularisation (torch Adam's
+    ``weight_decay``); after it, decoupled decay (AdamW)."""
+    lam = _check_range(weight_decay, "weight_decay")
+
+    def init(params, net=None):
+        m = _resolve_mask(mask, params, net)
+        if lam == 0.0 or (m is not None and not m.any()):
+            return {}
+        state = {"_scratch": np.empty_like(params)}
+        if m is not None and not m.all():
+            # λ·mask as a float vector: one multiply applies decay only where it belongs,
+            # with no boolean indexing (which would copy) and no loop over parameters.
+            state["_coef"] = m.astype(params.dtype) * params.dtype.type(lam)
+        return state
+
+    def update(updates, state, params):
+        if not state:
+            return
+        coef = state.get("_coef", lam)
+        np.multiply(params, coef, out=state["_scratch"])
+        updates += state["_scratch"]
+
+    def penalty(params, state):
+        """½ Σ λᵢ θᵢ² over the decayed entries (0 when decay is off)."""
+        if not state:
+            return 0.0
+        np.multiply(params, state.get("_coef", lam), out=state["_scratch"])
+        return 0.5 * float(params @ state["_scratch"])
+
+    return GradientTransformation(init, update, penalty)
+
+
+def clip_by_global_norm(max_norm: float) -> GradientTransformation:
+    """Rescale the whole vector when its norm is too large (torch ``clip_grad_norm_``):
+
+        u ← g · min(1, c / (‖g‖₂ + 10⁻⁶)),   c = ``max_norm``.
+
+    The direction is kept; only the length is capped."""
+    check_positive(max_norm, "max_norm")
+    c = float(max_norm)
+
+    def update(updates, state, params):
+        # dot(g, g) is one BLAS pass with no temporary; float() so the norm is float64.
+        coef = c / (math.sqrt(float(np.dot(updates, updates))) + 1e-6)
+        if coef < 1.0:
+            updates *= coef
+
+    return GradientTransformation(lambda params, net=None: {}, update)
+
+
+def clip(max_value: float) -> GradientTransformation:
+    """Element-wise clipping: u ← min(max(g, −c), c), c = ``max_value``."""
+    check_positive(max_value, "max_value")
+    c = float(max_value)
+
+    def update(updates, state, params):
+        np.clip(updates, -c, c, out=updates)
+
+    return GradientTransformation(lambda params, net=None: {}, update)
