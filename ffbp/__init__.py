@@ -7,10 +7,12 @@
 """
 
 from . import errors, init, losses, optim
+from ._version import __version__
 from .callbacks import Callback, EarlyStopping, LambdaCallback
 from .errors import ConfigError, ConvergenceWarning, DataError, NotFittedError, ShapeError
 from .gradcheck import GradcheckReport, gradcheck
 from .history import History
+from .io import ModelFileError, load, save
 from .layers import (
     ELU,
     Activation,
@@ -32,12 +34,11 @@ from .parameter import Parameter
 from .perceptron import Perceptron
 from .training import DivergenceError, fit
 
-__version__ = "0.1.0"
-
 __all__ = [
     "Network", "Parameter", "Layer", "Dense", "Activation", "Identity", "Step", "Sigmoid",
     "Tanh", "ReLU", "LeakyReLU", "ELU", "Softmax", "LogSoftmax", "BatchNorm", "Dropout",
     "Perceptron", "gradcheck", "GradcheckReport", "fit", "History", "Callback",
     "EarlyStopping", "LambdaCallback", "DivergenceError", "losses", "optim", "init", "errors",
-    "ConfigError", "DataError", "ShapeError", "NotFittedError", "ConvergenceWarning",
+    "ConfigError", "DataError", "ShapeError", "NotFittedError", "ConvergenceWarning", "save",
+    "load", "ModelFileError", "__version__",
 ]

@@ -51,6 +51,8 @@ class Network:
         self.n_features, self.n_outputs = self._check_widths()
         self.seed = seed
         self.loss: Loss | None = None
+        #: Free-form JSON-able facts saved with the model (preprocessing, training settings).
+        self.metadata: dict = {}
         self.optimizer = None
         self.optimizer_state = None
         self._last_batch = self._output = None

@@ -141,6 +141,9 @@ class LeakyReLU(Activation):
         # For α > 0 the output has the sign of the input.
         return np.where(y > 0, 1.0, self.alpha).astype(y.dtype, copy=False)
 
+    def config(self):
+        return {"alpha": self.alpha}
+
     def __repr__(self):
         return f"LeakyReLU(alpha={self.alpha})"
 
@@ -164,6 +167,9 @@ class ELU(Activation):
 
     def derivative_from_output(self, y):
         return np.where(y > 0, 1.0, y + self.alpha).astype(y.dtype, copy=False)
+
+    def config(self):
+        return {"alpha": self.alpha}
 
     def __repr__(self):
         return f"ELU(alpha={self.alpha})"

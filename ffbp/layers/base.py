@@ -37,6 +37,10 @@ class Layer:
     def initialize(self, rng: np.random.Generator) -> None:
         """Draw fresh initial parameter values from ``rng`` (no-op without parameters)."""
 
+    def config(self) -> dict:
+        """The constructor arguments that rebuild this layer (saved in model files)."""
+        return {}
+
     def output_features(self, in_features: int | None) -> int | None:
         """Width of the output given the input width (None = unknown); raises ShapeError
         when ``in_features`` cannot feed this layer."""

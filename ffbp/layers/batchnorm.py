@@ -72,6 +72,9 @@ class BatchNorm(Layer):
         """Lets a BatchNorm be the first layer of a Network (it fixes the input width)."""
         return self.num_features
 
+    def config(self):
+        return {"num_features": self.num_features, "momentum": self.momentum, "eps": self.eps}
+
     def initialize(self, rng: np.random.Generator) -> None:
         self.gamma.value[...] = 1.0
         self.beta.value[...] = 0.0

@@ -55,6 +55,10 @@ class Dense(Layer):
     def parameters(self) -> list[Parameter]:
         return [self.W] if self.b is None else [self.W, self.b]
 
+    def config(self):
+        return {"in_features": self.in_features, "out_features": self.out_features,
+                "bias": self.b is not None}
+
     def output_features(self, in_features):
         if in_features is not None and in_features != self.in_features:
             raise ShapeError(

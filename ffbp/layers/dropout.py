@@ -62,5 +62,8 @@ class Dropout(Layer):
             return None
         return dy if self._mask is None else dy * self._mask
 
+    def config(self):
+        return {"p": self.p}
+
     def __repr__(self):
         return f"Dropout(p={self.p})"
