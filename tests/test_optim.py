@@ -13,6 +13,18 @@ import ffbp
 from ffbp import optim
 from ffbp.optim import schedules
 
+
+@pytest.fixture(autouse=True, params=["numba", "numpy"])
+def kernels(request, monkeypatch):
+    """Run every optimiser test on both paths: the fused numba kernels and plain NumPy."""
+    import ffbp._kernels
+
+    if request.param == "numba" and not ffbp._kernels.ENABLED:
+        pytest.skip("numba is not installed")
+    monkeypatch.setattr(ffbp._kernels, "ENABLED", request.param == "numba")
+    return request.param
+
+
 EPS = 1e-8          # Adam / RMSProp epsilon everywhere below (torch's default)
 
 

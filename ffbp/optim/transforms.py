@@ -12,6 +12,7 @@ import math
 
 import numpy as np
 
+from .. import _kernels
 from .._validation import check_positive
 from ..errors import ConfigError
 from .base import GradientTransformation
@@ -97,6 +98,10 @@ def scale_by_adam(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8
     def update(updates, state, params):
         t = state["count"] = state["count"] + 1
         m, v, tmp = state["mu"], state["nu"], state["_scratch"]
+        c1, c2 = 1.0 - b1 ** t, math.sqrt(1.0 - b2 ** t)
+        if _kernels.use(_kernels.adam_direction):     # the same formula in one pass
+            _kernels.adam_direction(updates, m, v, b1, b2, eps, c1, c2)
+            return
         np.multiply(updates, updates, out=tmp)      # g², before u is overwritten
         tmp *= 1.0 - b2
         v *= b2
@@ -104,7 +109,6 @@ def scale_by_adam(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8
         np.multiply(updates, 1.0 - b1, out=tmp)
         m *= b1
         m += tmp
-        c1, c2 = 1.0 - b1 ** t, math.sqrt(1.0 - b2 ** t)
         # m̂/(√v̂ + ε) = m / (c₁ (√v / c₂ + ε)): both bias corrections folded into the
         # denominator, which saves a full pass over the parameters.
         np.sqrt(v, out=tmp)
@@ -128,6 +132,9 @@ def scale_by_rms(decay: float = 0.99, eps: float = 1e-8) -> GradientTransformati
 
     def update(updates, state, params):
         s, tmp = state["nu"], state["_scratch"]
+        if _kernels.use(_kernels.rms_direction):      # the same formula in one pass
+            _kernels.rms_direction(updates, s, rho, eps)
+            return
         np.multiply(updates, updates, out=tmp)
         tmp *= 1.0 - rho
         s *= rho
