@@ -30,15 +30,16 @@ from .layers import (
     Tanh,
 )
 from .network import Network
+from .onnx import export_onnx
 from .parameter import Parameter
 from .perceptron import Perceptron
-from .training import DivergenceError, fit
+from .training import DivergenceError, TrainingInterrupted, fit
 
 __all__ = [
-    "Network", "Parameter", "Layer", "Dense", "Activation", "Identity", "Step", "Sigmoid",
-    "Tanh", "ReLU", "LeakyReLU", "ELU", "Softmax", "LogSoftmax", "BatchNorm", "Dropout",
-    "Perceptron", "gradcheck", "GradcheckReport", "fit", "History", "Callback",
-    "EarlyStopping", "LambdaCallback", "DivergenceError", "losses", "optim", "init", "errors",
-    "ConfigError", "DataError", "ShapeError", "NotFittedError", "ConvergenceWarning", "save",
-    "load", "ModelFileError", "__version__",
+    "Network", "Parameter", "Layer", "Dense", "Activation", "Identity", "Step", "Sigmoid", "Tanh",
+    "ReLU", "LeakyReLU", "ELU", "Softmax", "LogSoftmax", "BatchNorm", "Dropout", "Perceptron",
+    "gradcheck", "GradcheckReport", "fit", "History", "Callback", "EarlyStopping",
+    "LambdaCallback", "DivergenceError", "TrainingInterrupted", "losses", "optim", "init",
+    "errors", "ConfigError", "DataError", "ShapeError", "NotFittedError", "ConvergenceWarning",
+    "save", "load", "ModelFileError", "export_onnx", "__version__",
 ]

@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-
 from ._validation import check_positive
 
 
@@ -28,7 +26,8 @@ class Callback:
 
 class EarlyStopping(Callback):
     """Stop when ``monitor`` has not improved by more than ``min_delta`` for ``patience``
-    epochs; with ``restore_best_weights`` put back the weights of the best epoch.
+    epochs; with ``restore_best_weights`` put back the weights (and batch-norm statistics)
+    of the best epoch.
 
     ``monitor`` is "val_loss" by default and falls back to "loss" without validation data."""
 
@@ -48,7 +47,7 @@ class EarlyStopping(Callback):
         if value < self.best - self.min_delta:
             self.best, self.best_epoch, self.wait = value, epoch, 0
             if self.restore_best_weights:
-                self.best_values = np.copy(self.net.flat_values)
+                self.best_values = self.net.snapshot()
             return False
         self.wait += 1
         if self.wait >= self.patience:
@@ -60,7 +59,7 @@ class EarlyStopping(Callback):
 
     def on_train_end(self, net, history):
         if self.restore_best_weights and self.best_values is not None:
-            net.flat_values[...] = self.best_values
+            net.restore(self.best_values)
             history.best_epoch = self.best_epoch
 
 

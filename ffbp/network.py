@@ -104,6 +104,17 @@ class Network:
             p.grad = self.flat_grads[offset:offset + p.size].reshape(p.shape)
             offset += p.size
 
+    def locate(self, flat_index) -> str:
+        """Name of the parameter holding entry ``flat_index`` (or the first of several) of
+        the flat vector, e.g. "layer2.W"."""
+        index = int(np.atleast_1d(flat_index)[0]) if np.size(flat_index) else 0
+        offset = 0
+        for name, p in self.named_parameters():
+            offset += p.size
+            if index < offset:
+                return name
+        return "?"
+
     def decay_mask(self) -> np.ndarray:
         """Boolean flat mask: True where weight decay applies (weights, not biases)."""
         return np.concatenate([np.full(p.size, p.decay) for p in self.parameters()]
@@ -117,13 +128,40 @@ class Network:
         return self.astype(self.dtype)
 
     def astype(self, dtype) -> Network:
-        """A deep copy computing in ``dtype`` (e.g. float64 for gradient checks)."""
-        clone = copy.copy(self)
-        clone.layers = copy.deepcopy(self.layers)
-        clone.dtype = np.dtype(dtype)
-        clone.optimizer = clone.optimizer_state = None
-        clone._pack()
+        """A deep copy computing in ``dtype`` (e.g. float64 for gradient checks), without
+        the optimiser state."""
+        clone = copy.deepcopy(self)
+        clone.optimizer_state = None
+        if clone.dtype != np.dtype(dtype):
+            clone.dtype = np.dtype(dtype)
+            clone._pack()
         return clone
+
+    def __getstate__(self):
+        # The optimiser is made of closures, which pickle cannot store; its state (plain
+        # arrays and numbers) is kept, so whoever rebuilds the same optimiser and sets
+        # ``net.optimizer`` continues exactly (checkpoints do this for ``fit(resume=...)``).
+        state = dict(self.__dict__)
+        state.update(optimizer=None, _output=None)
+        return state
+
+    def __setstate__(self, state):
+        # Copying (pickle, deepcopy) turns each parameter's view of the flat buffer into an
+        # array of its own: tie them back into one buffer, or updates would not reach them.
+        self.__dict__.update(state)
+        self._pack()
+
+    def snapshot(self) -> dict:
+        """Copies of everything inference depends on: the flat parameter vector and the
+        layers' buffers (batch-norm statistics). ``restore`` puts them back."""
+        buffers = {(i, k): v.copy() for i, layer in enumerate(self.layers)
+                   if hasattr(layer, "buffers") for k, v in layer.buffers().items()}
+        return {"values": self.flat_values.copy(), "buffers": buffers}
+
+    def restore(self, snapshot: dict) -> None:
+        self.flat_values[...] = snapshot["values"]
+        for (i, k), v in snapshot["buffers"].items():
+            self.layers[i].buffers()[k][...] = v
 
     # -- forward and backward ----------------------------------------------------------
     def forward(self, X, training: bool = False) -> np.ndarray:

@@ -7,20 +7,36 @@ the gradients of every layer, update the weights — until a stopping criterion 
 from __future__ import annotations
 
 import math
+import signal
+import threading
+import warnings
 
 import numpy as np
 from tqdm.auto import tqdm
 
+from . import _fitdata as data
 from . import checkpoint as ckpt
-from ._validation import as_matrix, check_positive, check_sample_weight
+from ._validation import check_positive, lookup
 from .callbacks import EarlyStopping, LossTolerance
-from .errors import ConfigError, FFBPError, ShapeError
+from .errors import ConfigError, FFBPError
 from .history import History
 from .optim import apply_updates, gd
 
+REMEDIES = ("lower the learning rate, clip the gradients (e.g. clip_norm=1.0), add batch "
+            "normalisation, use ReLU instead of a saturating activation, or add weight decay")
+
 
 class DivergenceError(FFBPError, ArithmeticError):
-    """The loss became NaN or inf during training."""
+    """The loss or an update became NaN or inf; the weights of the last finite step are kept."""
+
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """Ctrl-C during ``fit``: the current batch was finished (and a checkpoint written when
+    ``checkpoint`` was given). ``history`` and ``checkpoint`` say what was kept."""
+
+    def __init__(self, message, history, checkpoint):
+        super().__init__(message)
+        self.history, self.checkpoint = history, checkpoint
 
 
 def fit(net, X, y, loss="mse", optimizer=None, *, epochs: int = 100, batch_size=32,
@@ -29,7 +45,7 @@ def fit(net, X, y, loss="mse", optimizer=None, *, epochs: int = 100, batch_size=
         restore_best_weights: bool = True, tol: float | None = None,
         n_iter_no_change: int = 5, callbacks=(), seed: int | None = None,
         sample_weight=None, verbose=None, checkpoint=None, checkpoint_every: int = 1,
-        resume=None) -> History:
+        resume=None, on_nan: str = "raise") -> History:
     """Train ``net`` on (X, y) by back-propagation and return a :class:`History`.
 
     Each step: forward a batch, compute E and ∂E/∂θ for every parameter θ by
@@ -62,9 +78,16 @@ def fit(net, X, y, loss="mse", optimizer=None, *, epochs: int = 100, batch_size=
         sample_weight: (n_samples,) non-negative weights; the loss is Σ wE / Σ w per batch.
         verbose: progress bar: True, False, or None = only on a terminal.
         checkpoint: path of a resumable checkpoint written every ``checkpoint_every``
-            epochs and at the end (atomically; see ``ffbp.checkpoint``).
+            epochs, at the end, and on Ctrl-C (atomically; see ``ffbp.checkpoint``).
         resume: path of a checkpoint to continue from (weights, optimiser state, epoch,
             history, random state); training then runs up to ``epochs``.
+        on_nan: when the loss or an update becomes NaN/inf (the update is never applied,
+            so the weights stay those of the last finite step): "raise" a
+            ``DivergenceError``, or "stop" training with a warning.
+
+    Ctrl-C finishes the current batch, writes the checkpoint (when ``checkpoint`` is given)
+    and raises ``TrainingInterrupted`` (a ``KeyboardInterrupt``); a second Ctrl-C stops at
+    once.
     """
     loss = net.check_loss(loss)
     optimizer = gd(0.1) if optimizer is None else optimizer
@@ -74,6 +97,7 @@ def fit(net, X, y, loss="mse", optimizer=None, *, epochs: int = 100, batch_size=
     check_positive(batch_size, "batch_size", integer=True, allow_none=True)
     check_positive(n_iter_no_change, "n_iter_no_change", integer=True)
     check_positive(checkpoint_every, "checkpoint_every", integer=True)
+    lookup(on_nan, {"raise": 0, "stop": 0}, "on_nan")
     if tol is not None and not tol >= 0:
         raise ConfigError(f"tol must be a non-negative number or None, got {tol!r}")
     if not 0 <= validation_split < 1:
@@ -84,145 +108,181 @@ def fit(net, X, y, loss="mse", optimizer=None, *, epochs: int = 100, batch_size=
         seed = meta["seed"]
     elif seed is None:                 # draw one, so that a checkpoint can replay the run
         seed = int(np.random.SeedSequence().entropy % 2**63)
-
-    X = as_matrix(X, "X", net.dtype, net.n_features)
-    T = loss.prepare_targets(y, net.n_outputs, "y").astype(net.dtype, copy=False)
-    if len(T) != len(X):
-        raise ShapeError(f"X has {len(X)} samples but y has {len(T)}")
-    w = check_sample_weight(sample_weight, len(X), net.dtype)
-    X, T, w, val = _validation(net, loss, X, T, w, validation_split, validation_data, seed)
-    n = len(X)
-    bs = n if batch_size is None else min(int(batch_size), n)
+    X, T, w = data.training_arrays(net, loss, X, y, sample_weight)
+    X, T, w, val = data.validation(net, loss, X, T, w, validation_split, validation_data,
+                                   seed)
 
     if net.optimizer is not optimizer or net.optimizer_state is None or meta is not None:
         net.optimizer, net.optimizer_state = optimizer, optimizer.init(net.flat_values, net)
     net.loss = loss
-    rng = np.random.default_rng(seed)
-    history, start = History(), 0
-    if meta is not None:
-        ckpt.load_checkpoint(resume, net, rng)
-        history, start = History.from_dict(meta["history"]), meta["epoch"]
-
     hooks = list(callbacks)
     if early_stopping:
         hooks.append(EarlyStopping("val_loss", patience, 0.0, restore_best_weights))
     if tol is not None:
         hooks.append(LossTolerance(tol, n_iter_no_change))
-    for cb in hooks:
-        if hasattr(cb, "on_train_begin"):
-            cb.on_train_begin(net, history)
-    batch_hooks = [cb.on_batch_end for cb in hooks if hasattr(cb, "on_batch_end")]
-    classify = metrics and loss.family == "classification"
-    labels = loss.target_classes(T) if classify else None
-    penalty = getattr(optimizer, "penalty", None)
-    state = net.optimizer_state
-    uniform = np.full(bs, 1.0 / bs, dtype=net.dtype)
-    starts = list(range(0, n, bs))
-    if len(starts) > 1 and n - starts[-1] < max(layer.min_batch for layer in net.layers):
-        starts.pop()                        # fold a too-small last batch into the previous
-    ends = starts[1:] + [n]
-    n_batches = len(starts)
-    report_every = max(1, n_batches // 50)      # progress updates: ~50 per epoch at most
-
-    bar = tqdm(total=(int(epochs) - start) * n, disable=None if verbose is None else not verbose,
-               unit="sample", unit_scale=True, leave=False, dynamic_ncols=True)
-    try:
-        for epoch in range(start, int(epochs)):
-            bar.set_description(f"epoch {epoch + 1}/{epochs}", refresh=False)
-            order = rng.permutation(n) if shuffle else None
-            Xe, Te = (X[order], T[order]) if shuffle else (X, T)
-            we = None if w is None else (w[order] if shuffle else w)
-            le = None if labels is None else (labels[order] if shuffle else labels)
-            total, correct, pending = 0.0, 0, 0
-            for b, (start_row, stop) in enumerate(zip(starts, ends, strict=True)):
-                size = stop - start_row
-                if we is None:
-                    coef = uniform if size == bs else np.full(size, 1.0 / size, net.dtype)
-                    share = size / n
-                else:
-                    wb = we[start_row:stop]
-                    if wb.sum() == 0:
-                        continue                # nothing in this batch counts
-                    coef, share = wb / wb.sum(), wb.sum() / w.sum()
-                value, _ = net._loss_and_gradients(Xe[start_row:stop], Te[start_row:stop],
-                                                   loss, coef)
-                if not math.isfinite(value):
-                    raise DivergenceError(
-                        f"the loss became {value} at epoch {epoch + 1}, batch {b + 1}: lower "
-                        f"the learning rate or clip the gradients")
-                if classify:
-                    correct += _n_correct(loss.decide(net._output), le[start_row:stop])
-                optimizer.update(net.flat_grads, state, net.flat_values)
-                apply_updates(net.flat_values, net.flat_grads)
-                total += value * share
-                for hook in batch_hooks:
-                    hook(b, {"loss": value, "size": size})
-                pending += size
-                if b % report_every == report_every - 1:
-                    bar.update(pending)
-                    pending = 0
-            bar.update(pending)
-            logs = {"loss": total + (penalty(net.flat_values, state) if penalty else 0.0)}
-            if classify:
-                logs["accuracy"] = correct / n
-            if val is not None:
-                logs.update(_evaluate(net, loss, *val, classify))
-            history.append(logs)
-            bar.set_postfix({k: f"{v:.4g}" for k, v in logs.items()}, refresh=False)
-            stop_now = False
-            for cb in hooks:
-                if hasattr(cb, "on_epoch_end") and cb.on_epoch_end(epoch, logs):
-                    stop_now = True
-            if checkpoint is not None and ((epoch + 1) % checkpoint_every == 0 or stop_now
-                                           or epoch + 1 == epochs):
-                ckpt.save_checkpoint(checkpoint, net, epoch=epoch + 1, history=history,
-                                     rng=rng, extra={"seed": seed})
-            if stop_now:
-                break
-    finally:
-        bar.close()
-    for cb in hooks:
-        if hasattr(cb, "on_train_end"):
-            cb.on_train_end(net, history)
-    history.stop_reason = history.stop_reason or f"reached epochs={epochs}"
-    return history
+    trainer = _Trainer(net, loss, optimizer, X, T, w, val, batch_size, shuffle, metrics,
+                       hooks, seed, checkpoint, checkpoint_every, on_nan)
+    return trainer.run(int(epochs), meta, resume, verbose)
 
 
-def _n_correct(decided, labels) -> int:
-    if decided.ndim == 2:                       # multi-label: every output must be right
-        return int(np.all(decided == labels, axis=1).sum())
-    return int(np.count_nonzero(decided == labels))
+class _Trainer:
+    """One ``fit`` call's state: what to train on, where it stands, how to save it."""
 
+    def __init__(self, net, loss, optimizer, X, T, w, val, batch_size, shuffle, metrics,
+                 hooks, seed, checkpoint, checkpoint_every, on_nan):
+        self.net, self.loss, self.optimizer = net, loss, optimizer
+        self.X, self.T, self.w, self.val = X, T, w, val
+        self.bounds = data.batch_bounds(len(X), batch_size, net.layers)
+        self.shuffle, self.hooks, self.seed = shuffle, hooks, seed
+        self.checkpoint, self.checkpoint_every, self.on_nan = checkpoint, checkpoint_every, on_nan
+        self.classify = metrics and loss.family == "classification"
+        self.labels = loss.target_classes(T) if self.classify else None
+        self.rng = np.random.default_rng(seed)
+        self.history = History()
+        self.interrupted = False
 
-def _validation(net, loss, X, T, w, split, data, seed):
-    """Split off (or prepare) the validation set; return the training part and it."""
-    if data is not None:
-        if split:
-            raise ConfigError("give validation_split or validation_data, not both")
+    # -- the loop ------------------------------------------------------------------------
+    def run(self, epochs, meta, resume, verbose) -> History:
+        net, first_batch, partial = self.net, 0, None
+        start = 0
+        if meta is not None:
+            ckpt.load_checkpoint(resume, net, self.rng)
+            self.history, start = History.from_dict(meta["history"]), meta["epoch"]
+            first_batch, partial = meta.get("batch", 0), meta.get("partial")
+            if first_batch:
+                self.rng.bit_generator.state = meta["epoch_rng"]
+        for cb in self.hooks:
+            if hasattr(cb, "on_train_begin"):
+                cb.on_train_begin(net, self.history)
+        n = len(self.X)
+        bar = tqdm(total=(epochs - start) * n - sum(b - a for a, b in
+                                                     self.bounds[:first_batch]),
+                   disable=None if verbose is None else not verbose, unit="sample",
+                   unit_scale=True, leave=False, dynamic_ncols=True)
+        previous = self._catch_sigint()
         try:
-            Xv, yv = data
-        except (TypeError, ValueError):
-            raise ConfigError("validation_data must be a pair (X_val, y_val)") from None
-        Xv = as_matrix(Xv, "validation X", net.dtype, net.n_features)
-        Tv = loss.prepare_targets(yv, net.n_outputs, "validation y").astype(net.dtype)
-        if len(Tv) != len(Xv):
-            raise ShapeError(f"validation X has {len(Xv)} samples but y has {len(Tv)}")
-        return X, T, w, (Xv, Tv)
-    if not split:
-        return X, T, w, None
-    n_val = math.ceil(split * len(X))
-    if n_val >= len(X):
-        raise ConfigError(f"validation_split={split} leaves no training samples out of "
-                          f"{len(X)}")
-    order = np.random.default_rng([seed, 1]).permutation(len(X))
-    val, train = order[:n_val], np.sort(order[n_val:])
-    return X[train], T[train], (None if w is None else w[train]), (X[val], T[val])
+            for epoch in range(start, epochs):
+                bar.set_description(f"epoch {epoch + 1}/{epochs}", refresh=False)
+                logs = self._epoch(epoch, first_batch, partial, bar)
+                first_batch, partial = 0, None
+                if logs is None:                          # diverged with on_nan="stop"
+                    break
+                self.history.append(logs)
+                bar.set_postfix({k: f"{v:.4g}" for k, v in logs.items()}, refresh=False)
+                stop = False
+                for cb in self.hooks:
+                    if hasattr(cb, "on_epoch_end") and cb.on_epoch_end(epoch, logs):
+                        stop = True
+                if self.checkpoint is not None and (
+                        (epoch + 1) % self.checkpoint_every == 0 or stop or epoch + 1 == epochs):
+                    self._save(epoch + 1)
+                if stop:
+                    break
+        finally:
+            bar.close()
+            if previous is not None:
+                signal.signal(signal.SIGINT, previous)
+        for cb in self.hooks:
+            if hasattr(cb, "on_train_end"):
+                cb.on_train_end(net, self.history)
+        self.history.stop_reason = self.history.stop_reason or f"reached epochs={epochs}"
+        return self.history
 
+    def _epoch(self, epoch, first_batch, partial, bar):
+        """Train one epoch (from batch ``first_batch`` when resuming mid-epoch); return its
+        logs, or None when training diverged and ``on_nan="stop"``."""
+        net, loss, opt, state = self.net, self.loss, self.optimizer, self.net.optimizer_state
+        n, w = len(self.X), self.w
+        epoch_rng = self.rng.bit_generator.state
+        order = self.rng.permutation(n) if self.shuffle else None
+        Xe, Te = (self.X[order], self.T[order]) if self.shuffle else (self.X, self.T)
+        we = None if w is None else (w[order] if self.shuffle else w)
+        le = None if self.labels is None else (
+            self.labels[order] if self.shuffle else self.labels)
+        total, correct = (partial["total"], partial["correct"]) if partial else (0.0, 0)
+        uniform = np.full(self.bounds[0][1], 1.0 / self.bounds[0][1], dtype=net.dtype)
+        batch_hooks = [cb.on_batch_end for cb in self.hooks if hasattr(cb, "on_batch_end")]
+        report_every, pending = max(1, len(self.bounds) // 50), 0
+        for b in range(first_batch, len(self.bounds)):
+            lo, hi = self.bounds[b]
+            size = hi - lo
+            if we is None:
+                coef = uniform if size == len(uniform) else np.full(size, 1.0 / size, net.dtype)
+                share = size / n
+            else:
+                wb = we[lo:hi]
+                if wb.sum() == 0:
+                    continue                              # nothing in this batch counts
+                coef, share = wb / wb.sum(), wb.sum() / w.sum()
+            value, _ = net._loss_and_gradients(Xe[lo:hi], Te[lo:hi], loss, coef)
+            opt.update(net.flat_grads, state, net.flat_values)
+            # One dot product catches a NaN/inf anywhere in the step before it is applied,
+            # so the weights always stay those of the last finite step.
+            with np.errstate(over="ignore", invalid="ignore"):
+                square = net.flat_grads @ net.flat_grads
+            if not (math.isfinite(value) and math.isfinite(square)):
+                if self._diverged(value, epoch, b):
+                    return None
+            apply_updates(net.flat_values, net.flat_grads)
+            if self.classify:
+                correct += data.n_correct(loss.decide(net._output), le[lo:hi])
+            total += value * share
+            for hook in batch_hooks:
+                hook(b, {"loss": value, "size": size})
+            pending += size
+            if b % report_every == report_every - 1:
+                bar.update(pending)
+                pending = 0
+            if self.interrupted:
+                self._interrupt(epoch, b, epoch_rng, total, correct)
+        bar.update(pending)
+        penalty = getattr(opt, "penalty", None)
+        logs = {"loss": total + (penalty(net.flat_values, state) if penalty else 0.0)}
+        if self.classify:
+            logs["accuracy"] = correct / n
+        if self.val is not None:
+            logs.update(data.evaluate(net, loss, *self.val, self.classify))
+        return logs
 
-def _evaluate(net, loss, Xv, Tv, classify) -> dict:
-    """val_loss (and val_accuracy) in inference mode, in chunks."""
-    Y = net._predict_raw(Xv)
-    logs = {"val_loss": float(loss._values(Y, Tv).mean())}
-    if classify:
-        logs["val_accuracy"] = _n_correct(loss.decide(Y), loss.target_classes(Tv)) / len(Xv)
-    return logs
+    # -- when things go wrong ------------------------------------------------------------
+    def _diverged(self, value, epoch, batch) -> bool:
+        where = self.net.locate(np.flatnonzero(~np.isfinite(self.net.flat_grads)))
+        what = f"the loss became {value}" if not math.isfinite(value) else \
+            f"the update of {where} became NaN or inf"
+        message = (f"training diverged at epoch {epoch + 1}, batch {batch + 1}: {what}; the "
+                   f"weights of the last finite step are kept. Try: {REMEDIES}")
+        if self.on_nan == "raise":
+            raise DivergenceError(message)
+        warnings.warn(message, RuntimeWarning, stacklevel=4)
+        self.history.stop_reason = f"diverged at epoch {epoch + 1}, batch {batch + 1}"
+        return True
+
+    def _catch_sigint(self):
+        """Turn the first Ctrl-C into a flag checked after each batch (main thread only)."""
+        if threading.current_thread() is not threading.main_thread():
+            return None
+
+        def handler(signum, frame):
+            if self.interrupted:                          # second Ctrl-C: stop right now
+                raise KeyboardInterrupt
+            self.interrupted = True
+
+        return signal.signal(signal.SIGINT, handler)
+
+    def _interrupt(self, epoch, batch, epoch_rng, total, correct):
+        where = f"epoch {epoch + 1}, batch {batch + 1} of {len(self.bounds)}"
+        if self.checkpoint is None:
+            raise TrainingInterrupted(f"training interrupted after {where}; no checkpoint was "
+                                      f"requested (pass checkpoint=PATH to be able to resume)",
+                                      self.history, None)
+        self._save(epoch, {"batch": batch + 1, "epoch_rng": epoch_rng,
+                           "partial": {"total": total, "correct": correct}})
+        raise TrainingInterrupted(f"training interrupted after {where}; checkpoint written to "
+                                  f"{self.checkpoint}: resume with the same call plus "
+                                  f"resume={str(self.checkpoint)!r}", self.history,
+                                  self.checkpoint)
+
+    def _save(self, epochs_done, extra=None):
+        ckpt.save_checkpoint(self.checkpoint, self.net, epoch=epochs_done,
+                             history=self.history, rng=self.rng,
+                             extra={"seed": self.seed, **(extra or {})})
