@@ -1,0 +1,359 @@
+"""Tables in and out (CSV or Parquet, by extension) and the preprocessing the CLI stores.
+
+Preprocessing, fitted on the training rows only and saved in the model's metadata:
+
+* numeric columns are standardised, (x − mean) / std (a std of 0 becomes 1); a missing
+  value becomes the training mean (0 after standardising);
+* non-numeric columns (text, booleans, pandas categoricals) and the ``--categorical`` ones
+  are one-hot encoded over the categories seen in training, sorted; missing values get a
+  category of their own when training had any; a value never seen in training (or missing
+  when training had no missing values) becomes an all-zero block, with a warning;
+* the target: class labels (any values) for classification, mean/std for regression (the
+  network learns the standardised target; predictions are mapped back).
+
+Rows in messages are counted from 1, after the header.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+
+import numpy as np
+
+from ..errors import ConfigError, DataError, FFBPError
+
+CSV = (".csv", ".tsv", ".txt")
+PARQUET = (".parquet", ".pq")
+COMPRESSION = (".gz", ".bz2", ".zip", ".xz", ".zst")
+#: ``auto`` makes a numeric target a classification when its values are whole numbers with at
+#: most this many distinct values (and at most one per 5 rows).
+MAX_AUTO_CLASSES = 20
+#: A categorical column with more categories than this gets a warning (an identifier?).
+MANY_CATEGORIES = 100
+MISSING = "<missing>"
+
+
+def warn(message: str) -> None:
+    print(f"ffbp: warning: {message}", file=sys.stderr)
+
+
+def pandas():
+    try:
+        import pandas as pd
+    except ImportError:
+        raise FFBPError('reading CSV or Parquet files needs pandas and pyarrow: '
+                        'pip install "ffbp[cli]"') from None
+    return pd
+
+
+def table_format(path: str) -> str:
+    """'csv', 'tsv' or 'parquet' from a file name (a DataError for anything else)."""
+    name = path.lower()
+    for ext in COMPRESSION:
+        if name.endswith(ext):
+            name = name[: -len(ext)]
+    if name.endswith(CSV) or path == "-":
+        return "tsv" if name.endswith(".tsv") else "csv"
+    if name.endswith(PARQUET):
+        return "parquet"
+    raise DataError(f"cannot tell the format of {path!r} from its extension: use .csv, .tsv "
+                    f"or .parquet (CSV may be compressed: .csv.gz)")
+
+
+def read_table(path):
+    """A DataFrame from a CSV/TSV (optionally compressed) or Parquet file; '-' is stdin."""
+    path = os.fspath(path)
+    kind = table_format(path)
+    pd = pandas()
+    if path != "-" and not os.path.isfile(path):
+        raise DataError(f"no such file: {path}" if not os.path.exists(path)
+                        else f"{path} is not a file")
+    try:
+        if kind == "parquet":
+            try:
+                import pyarrow  # noqa: F401
+            except ImportError:
+                raise FFBPError('reading Parquet files needs pyarrow: pip install "ffbp[cli]"'
+                                ) from None
+            df = pd.read_parquet(path)
+        else:
+            df = pd.read_csv(sys.stdin if path == "-" else path,
+                             sep="\t" if kind == "tsv" else ",")
+    except FFBPError:
+        raise
+    except pd.errors.EmptyDataError:
+        raise DataError(f"{path} is empty (no header, no rows)") from None
+    except (ValueError, OSError, UnicodeDecodeError) as exc:
+        raise DataError(f"cannot read {path} as {kind.upper()}: {exc}") from None
+    except Exception as exc:       # pyarrow's own errors (ArrowInvalid) are not ValueErrors
+        raise DataError(f"cannot read {path} as {kind.upper()}: {exc}") from None
+    if len(df) == 0:
+        raise DataError(f"{path} has no data rows")
+    df.columns = [str(c) for c in df.columns]
+    return df.reset_index(drop=True)
+
+
+def write_table(df, path) -> None:
+    """CSV to stdout (path None or '-'), else CSV or Parquet by extension."""
+    if path is None or path == "-":
+        df.to_csv(sys.stdout, index=False)
+        return
+    kind = table_format(os.fspath(path))
+    try:
+        if kind == "parquet":
+            df.to_parquet(path, index=False)
+        else:
+            df.to_csv(path, index=False, sep="\t" if kind == "tsv" else ",")
+    except OSError as exc:
+        raise DataError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def column(df, name, path, what="column"):
+    """df[name], or a DataError naming the columns there are (and the closest one)."""
+    if name in df.columns:
+        return df[name]
+    import difflib
+
+    close = difflib.get_close_matches(name, list(df.columns), n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    cols = ", ".join(map(repr, df.columns[:20])) + (", ..." if len(df.columns) > 20 else "")
+    raise DataError(f"{path} has no {what} {name!r}{hint}; its columns: {cols}")
+
+
+# -- values ----------------------------------------------------------------------------
+def plain(value):
+    """A JSON-able Python scalar for a table value (whole-number floats become ints)."""
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, bool) or isinstance(value, str) or isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return int(value) if value.is_integer() else value
+    return str(value)
+
+
+def key(value) -> str:
+    """How a category or class label is matched between files: 1, 1.0 and "1" are the
+    same label, so a CSV and a Parquet file of the same data agree."""
+    return str(plain(value))
+
+
+def _is_numeric(series) -> bool:
+    from pandas.api.types import is_bool_dtype, is_numeric_dtype
+
+    return is_numeric_dtype(series.dtype) and not is_bool_dtype(series.dtype)
+
+
+def _first(mask) -> int:
+    return int(np.flatnonzero(np.asarray(mask))[0])
+
+
+def _numbers(series, name, path) -> np.ndarray:
+    """A float64 array of a column that must be numeric; missing values are NaN."""
+    pd = pandas()
+    if _is_numeric(series):
+        values = series.to_numpy(dtype=np.float64, na_value=np.nan)
+    else:
+        values = pd.to_numeric(series, errors="coerce").to_numpy(np.float64, na_value=np.nan)
+        bad = np.isnan(values) & ~series.isna().to_numpy()
+        if bad.any():
+            i = _first(bad)
+            raise DataError(f"{path}: column {name!r} must be numeric but row {i + 1} holds "
+                            f"{series.iloc[i]!r}")
+    if np.isinf(values).any():
+        i = _first(np.isinf(values))
+        raise DataError(f"{path}: column {name!r} has an infinite value at row {i + 1}")
+    return values
+
+
+def _keys(series) -> np.ndarray:
+    """The category key of every value (None where missing), as an object array."""
+    missing = series.isna().to_numpy()
+    keys = np.array([None if m else key(v) for v, m in zip(series.tolist(), missing,
+                                                              strict=True)], dtype=object)
+    return keys
+
+
+def _sorted_labels(values) -> list:
+    """Distinct labels, numbers (in numeric order) before text, de-duplicated by ``key``."""
+    seen = {}
+    for v in values:
+        seen.setdefault(key(v), plain(v))
+    numbers = sorted((v for v in seen.values() if isinstance(v, (int, float))),
+                     key=lambda v: (float(v), str(v)))
+    others = sorted((v for v in seen.values() if not isinstance(v, (int, float))), key=str)
+    return numbers + others
+
+
+# -- features ----------------------------------------------------------------------------
+def fit_features(df, target, categorical, drop, path) -> list[dict]:
+    """The preprocessing of every feature column, fitted on ``df`` (the training rows)."""
+    for name in [*categorical, *drop]:
+        column(df, name, path)
+    if target in categorical:
+        raise ConfigError(f"--categorical names the target column {target!r}")
+    names = [c for c in df.columns if c != target and c not in drop]
+    if not names:
+        raise DataError(f"{path} has no feature columns besides the target {target!r}")
+    specs = []
+    for name in names:
+        series = df[name]
+        n_missing = int(series.isna().sum())
+        if _is_numeric(series) and name not in categorical:
+            values = _numbers(series, name, path)
+            if n_missing == len(values):
+                warn(f"column {name!r} is empty in the training data: it will not inform "
+                     f"the model")
+                mean, std = 0.0, 1.0
+            else:
+                mean = float(np.nanmean(values))
+                std = float(np.nanstd(values))
+                std = std if std > 0 and math.isfinite(std) else 1.0
+            specs.append({"name": name, "kind": "numeric", "mean": mean, "std": std})
+            continue
+        keys = _keys(series)
+        categories = sorted({k for k in keys if k is not None})
+        if not _is_numeric(series) and name not in categorical:
+            _warn_if_numeric_with_typos(series, name)
+        if len(categories) > MANY_CATEGORIES:
+            warn(f"column {name!r} has {len(categories)} distinct values and becomes as many "
+                 f"inputs; if it is an identifier, leave it out with --drop {name}")
+        specs.append({"name": name, "kind": "categorical", "categories": categories,
+                      "missing": n_missing > 0})
+    return specs
+
+
+def _warn_if_numeric_with_typos(series, name, remedy="--categorical") -> None:
+    pd = pandas()
+    present = series.dropna()
+    parsed = pd.to_numeric(present, errors="coerce")
+    bad = parsed.isna().to_numpy()
+    if len(present) and 0 < bad.sum() <= 0.1 * len(present):
+        i = _first(bad)
+        what = "class labels" if remedy.startswith("--task") else "categories"
+        warn(f"column {name!r} is mostly numbers but holds {present.iloc[i]!r} (row "
+             f"{series.index.get_loc(present.index[i]) + 1}): its values are treated as "
+             f"{what}; fix the data if it should be numeric")
+
+
+def input_names(specs) -> list[str]:
+    """The network's input columns: a numeric column, or ``column=category`` per category."""
+    names = []
+    for spec in specs:
+        if spec["kind"] == "numeric":
+            names.append(spec["name"])
+        else:
+            names += [f"{spec['name']}={c}" for c in spec["categories"]]
+            if spec["missing"]:
+                names.append(f"{spec['name']}={MISSING}")
+    return names
+
+
+def transform(df, specs, path) -> np.ndarray:
+    """The network's input matrix (float64) for the rows of ``df``; columns by name, so their
+    order in the file does not matter and extra columns are ignored."""
+    missing_cols = [s["name"] for s in specs if s["name"] not in df.columns]
+    if missing_cols:
+        raise DataError(f"{path} lacks column(s) the model was trained on: "
+                        f"{', '.join(map(repr, missing_cols))}")
+    blocks = []
+    for spec in specs:
+        name, series = spec["name"], df[spec["name"]]
+        if spec["kind"] == "numeric":
+            values = _numbers(series, name, path)
+            values = np.where(np.isnan(values), spec["mean"], values)
+            blocks.append(((values - spec["mean"]) / spec["std"])[:, None])
+            continue
+        categories = spec["categories"]
+        index = {c: j for j, c in enumerate(categories)}
+        width = len(categories) + bool(spec["missing"])
+        block = np.zeros((len(df), width))
+        keys = _keys(series)
+        unknown = []
+        for row, k in enumerate(keys):
+            if k is None:
+                if spec["missing"]:
+                    block[row, -1] = 1.0
+                else:
+                    unknown.append(row)
+            elif k in index:
+                block[row, index[k]] = 1.0
+            else:
+                unknown.append(row)
+        if unknown:
+            shown = keys[unknown[0]]
+            warn(f"{path}: column {name!r} has {len(unknown)} value(s) not seen in training "
+                 f"(first {MISSING if shown is None else repr(shown)} at row {unknown[0] + 1}):"
+                 f" encoded as all zeros")
+        blocks.append(block)
+    return np.hstack(blocks) if blocks else np.zeros((len(df), 0))
+
+
+# -- the target --------------------------------------------------------------------------
+def check_target(series, name, path) -> None:
+    missing = series.isna().to_numpy()
+    if missing.any():
+        raise DataError(f"{path}: target column {name!r} has {int(missing.sum())} missing "
+                        f"value(s) (first at row {_first(missing) + 1})")
+
+
+def infer_task(series, task, name, path="DATA") -> tuple[str, str]:
+    """(task, why) for ``--task auto|classification|regression``."""
+    numeric = _is_numeric(series)
+    if task == "regression":
+        if not numeric:
+            _numbers(series, name, path)     # names the first row that is not a number
+        return task, "as requested"
+    if task == "classification":
+        return task, "as requested"
+    if not numeric:
+        _warn_if_numeric_with_typos(series, name, "--task regression")
+        return "classification", "non-numeric target"
+    values = series.to_numpy(np.float64)
+    distinct = np.unique(values)
+    whole = bool(np.all(np.mod(distinct, 1) == 0))
+    if whole and len(distinct) <= min(MAX_AUTO_CLASSES, max(2, len(values) // 5)):
+        return "classification", f"whole-number target with {len(distinct)} distinct values"
+    if whole:
+        why = f"{len(distinct)} distinct whole numbers in {len(values)} rows is too many classes"
+    else:
+        why = "numeric target"
+    return "regression", why
+
+
+def fit_target(all_rows, train_rows, name, task, path) -> dict:
+    """The target's spec: classes from every row (so each has an output), scaling from the
+    training rows."""
+    if task == "classification":
+        classes = _sorted_labels(all_rows.tolist())
+        if len(classes) < 2:
+            raise DataError(f"{path}: target {name!r} has a single class {classes[0]!r}; "
+                            f"classification needs at least 2")
+        if len(classes) > max(MANY_CATEGORIES, len(all_rows) // 2):
+            warn(f"target {name!r} has {len(classes)} classes in {len(all_rows)} rows: if it "
+                 f"is a quantity, use --task regression")
+        return {"name": name, "task": task, "classes": classes}
+    values = _numbers(train_rows, name, path)
+    std = float(values.std())
+    return {"name": name, "task": task, "mean": float(values.mean()),
+            "std": std if std > 0 else 1.0}
+
+
+def encode_target(series, spec, path) -> np.ndarray:
+    """Class indices (int64), or the standardised regression target (float64)."""
+    check_target(series, spec["name"], path)
+    if spec["task"] == "regression":
+        return (_numbers(series, spec["name"], path) - spec["mean"]) / spec["std"]
+    index = {key(c): i for i, c in enumerate(spec["classes"])}
+    keys = _keys(series)
+    out = np.empty(len(keys), dtype=np.int64)
+    for row, k in enumerate(keys):
+        if k not in index:
+            shown = ", ".join(map(repr, spec["classes"][:10]))
+            raise DataError(f"{path}: row {row + 1} has label {series.iloc[row]!r}, which is "
+                            f"not one of the model's classes ({shown}"
+                            f"{', ...' if len(spec['classes']) > 10 else ''})")
+        out[row] = index[k]
+    return out

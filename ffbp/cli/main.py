@@ -1,0 +1,232 @@
+"""``ffbp``: argument parsing, dispatch, and errors as one line on stderr.
+
+Exit codes: 0 success; 1 a data, model-file or training error (or a failed gradient
+check); 2 a usage error (bad flag, unknown name, bad config file). Without ``--debug`` no
+traceback is ever shown.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from .._version import __version__
+from ..errors import ConfigError
+
+EPILOG = """\
+examples:
+  ffbp train train.csv --target label --hidden 64,32 --epochs 50 -o model.ffbp
+  ffbp train data.parquet --target price --config train.toml -o price.ffbp
+  ffbp predict model.ffbp new.csv -o predictions.csv
+  ffbp evaluate model.ffbp test.csv
+  ffbp summary model.ffbp
+  ffbp gradcheck model.ffbp test.csv --samples 8
+  ffbp export model.ffbp -o model.onnx
+
+Run 'ffbp COMMAND --help' for a command's options.
+"""
+
+TRAIN_EPILOG = """\
+Numeric columns are standardised with the training rows' mean and std (missing values become
+the mean); other columns, and those named by --categorical, are one-hot encoded over the
+training categories (missing values get a category of their own; unseen ones become all
+zeros). The preprocessing, the classes and the feature order are stored in the model file.
+
+config file (TOML): keys mirror the flags, at the top level or in a [train] table; flags
+given on the command line win. For example:
+  [train]
+  target = "label"
+  hidden = [64, 32]
+  activation = "tanh"
+  lr = 0.01
+  epochs = 30
+  early-stopping = true
+
+examples:
+  ffbp train iris.csv --target species -o iris.ffbp
+  ffbp train houses.parquet --target price --hidden 128,64 --loss huber \\
+      --early-stopping --patience 5 --epochs 500 -o houses.ffbp
+  ffbp train train.csv --config train.toml --epochs 10 -o quick.ffbp
+"""
+
+PREDICT_EPILOG = """\
+Columns are matched by name (any order; extra columns are ignored). The output has a
+'prediction' column with labels in their original values (or regression values), and for
+classification a 'proba_<class>' column per class. Without -o the CSV goes to stdout.
+
+examples:
+  ffbp predict model.ffbp new.csv -o predictions.csv
+  ffbp predict model.ffbp new.parquet --keep id -o predictions.parquet
+  ffbp predict model.ffbp new.csv | head
+"""
+
+EVALUATE_EPILOG = """\
+Classification: accuracy and the confusion matrix; regression: MSE, MAE and R². The target
+column the model was trained on must be in DATA.
+
+examples:
+  ffbp evaluate model.ffbp test.csv
+  ffbp evaluate model.ffbp test.parquet --json
+"""
+
+GRADCHECK_EPILOG = """\
+Compares back-propagated gradients with central differences (float64) on the first
+--samples rows of DATA (which must hold the target column) and exits with 1 when the worst
+relative error reaches --tol (default 1e-6: a correct back-propagation gives ~1e-8 or less,
+while a wrong derivative gives 1e-2 or more).
+
+examples:
+  ffbp gradcheck model.ffbp test.csv
+  ffbp gradcheck model.ffbp test.csv --samples 4 --tol 1e-5
+"""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line on stderr: 'ffbp: error: ...' (exit 2)."""
+
+    def error(self, message):
+        self.exit(2, f"ffbp: error: {message} (see '{self.prog} --help')\n")
+
+
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
+    return value
+
+
+def _positive_float(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}")
+    return value
+
+
+def _names(text):
+    return [s.strip() for s in text.split(",") if s.strip()]
+
+
+def build_parser() -> Parser:
+    from . import commands, options
+
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                        help="show the full traceback of an error")
+    parser = Parser(prog="ffbp", description="Train, use and inspect feed-forward networks "
+                    "on CSV or Parquet tables.", epilog=EPILOG,
+                    formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"ffbp {__version__}")
+    parser.add_argument("--debug", action="store_true", default=False,
+                        help="show the full traceback of an error")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+
+    def command(name, run, help, epilog, description=None):
+        p = sub.add_parser(name, help=help, description=description or help, epilog=epilog,
+                           parents=[common], formatter_class=argparse.RawDescriptionHelpFormatter)
+        p.set_defaults(run=run, parser=p)
+        return p
+
+    p = command("train", commands.run_train, "train a network on a CSV or Parquet table",
+                TRAIN_EPILOG)
+    p.add_argument("data", metavar="DATA", help="training table (.csv, .tsv, .parquet; "
+                   "'-' for CSV on stdin)")
+    p.add_argument("--config", metavar="FILE.toml", help="read options from a TOML file")
+    options.add_train_arguments(p)
+
+    p = command("predict", commands.run_predict, "predict the target for the rows of a table",
+                PREDICT_EPILOG)
+    p.add_argument("model", metavar="MODEL", help="a model written by 'ffbp train'")
+    p.add_argument("data", metavar="DATA", help="table with the feature columns")
+    p.add_argument("-o", "--output", metavar="FILE", help="write predictions here (.csv or "
+                   ".parquet) instead of CSV on stdout")
+    p.add_argument("--keep", type=_names, default=[], metavar="COLS",
+                   help="columns of DATA to copy into the output (e.g. an id)")
+
+    p = command("evaluate", commands.run_evaluate, "score a model on a table with the target",
+                EVALUATE_EPILOG)
+    p.add_argument("model", metavar="MODEL")
+    p.add_argument("data", metavar="DATA")
+    p.add_argument("--json", action="store_true", help="print the metrics as JSON")
+
+    p = command("summary", commands.run_summary, "show a model's layers, preprocessing and "
+                "training settings", "example:\n  ffbp summary model.ffbp\n")
+    p.add_argument("model", metavar="MODEL")
+    p.add_argument("--json", action="store_true", help="print the file's header as JSON")
+
+    p = command("gradcheck", commands.run_gradcheck, "check back-propagation against finite "
+                "differences on a few rows", GRADCHECK_EPILOG)
+    p.add_argument("model", metavar="MODEL")
+    p.add_argument("data", metavar="DATA")
+    p.add_argument("--samples", type=_positive_int, default=8, metavar="N",
+                   help="rows to check (the first N; default 8)")
+    p.add_argument("--tol", type=_positive_float, default=commands.GRADCHECK_TOL,
+                   metavar="TOL", help="fail when the worst relative error reaches this "
+                   "(default 1e-6)")
+    p.add_argument("--max-per-parameter", type=_positive_int, default=500, metavar="N",
+                   help="check at most N random entries of each parameter (default 500)")
+
+    p = command("export", commands.run_export, "export the network to ONNX",
+                "example:\n  ffbp export model.ffbp -o model.onnx\n")
+    p.add_argument("model", metavar="MODEL")
+    p.add_argument("-o", "--output", required=True, metavar="FILE.onnx")
+    return parser
+
+
+def _exit_code(exc: BaseException) -> int:
+    if isinstance(exc, ConfigError):
+        return 2
+    return 1
+
+
+def _message(exc: BaseException) -> str:
+    if isinstance(exc, FileNotFoundError):
+        text = f"no such file: {exc.filename}"
+    elif isinstance(exc, OSError) and exc.strerror:
+        text = f"{exc.filename}: {exc.strerror}" if exc.filename else exc.strerror
+    else:
+        text = str(exc) or type(exc).__name__
+    return " ".join(text.split())               # always exactly one line
+
+
+def main(argv=None) -> int:
+    """Run the ``ffbp`` command with ``argv`` (default: sys.argv[1:]); return the exit code."""
+    parser = build_parser()
+    try:
+        args, extra = parser.parse_known_args(argv)
+        if extra:                              # name the subcommand's help, not ffbp's
+            getattr(args, "parser", parser).error(f"unrecognized arguments: {' '.join(extra)}")
+    except SystemExit as exc:                  # --help, --version, or a usage error
+        return exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 2
+    if args.command is None:
+        print("ffbp: error: a command is required: train, predict, evaluate, summary, "
+              "gradcheck or export (see 'ffbp --help')", file=sys.stderr)
+        return 2
+    try:
+        return args.run(args)
+    except KeyboardInterrupt:
+        if args.debug:
+            raise
+        print("ffbp: error: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:                    # e.g. 'ffbp predict ... | head'
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # no second error when Python flushes stdout
+        return 1
+    except Exception as exc:
+        if args.debug:
+            raise
+        from ..errors import FFBPError
+
+        message = _message(exc)
+        if not isinstance(exc, (FFBPError, OSError)):     # a bug rather than bad input
+            message = (f"unexpected {type(exc).__name__}: {message} (run with --debug for "
+                       f"the traceback, and please report it)")
+        print(f"ffbp: error: {message}", file=sys.stderr)
+        return _exit_code(exc)
