@@ -11,8 +11,9 @@ use NumPy only.
 
 from __future__ import annotations
 
-import math
 import os
+
+import numpy as np
 
 ENABLED = False
 adam_direction = rms_direction = None
@@ -25,25 +26,58 @@ if os.environ.get("FFBP_NUMBA", "1") != "0":
     if numba is not None:
         ENABLED = True
 
-        @numba.njit(cache=True, nogil=True)
-        def adam_direction(g, m, v, b1, b2, eps, c1, c2):  # noqa: F811
-            """In place: m ← β₁m + (1−β₁)g, v ← β₂v + (1−β₂)g², g ← m / (c₁(√v/c₂ + ε))."""
+        # Every scalar arrives in the arrays' dtype and the loop uses no float literals: a
+        # float64 constant would promote float32 work to scalar float64 code, which LLVM
+        # does not vectorise (measured 4x slower); error_model="numpy" drops the
+        # zero-division checks that also block vectorisation. No fastmath: results must
+        # match the NumPy formula to rounding. Moments below the smallest normal float are
+        # stored as 0 (see flush_denormals).
+        @numba.njit(cache=True, nogil=True, error_model="numpy")
+        def _adam(g, m, v, b1, nb1, b2, nb2, a, e, tiny, zero):
             for i in range(g.size):
                 gi = g[i]
-                mi = b1 * m[i] + (1.0 - b1) * gi
-                vi = b2 * v[i] + (1.0 - b2) * gi * gi
+                mi = b1 * m[i] + gi * nb1
+                vi = b2 * v[i] + gi * gi * nb2
+                mi = mi if abs(mi) >= tiny else zero
+                vi = vi if vi >= tiny else zero
                 m[i] = mi
                 v[i] = vi
-                g[i] = mi / (c1 * (math.sqrt(vi) / c2 + eps))
+                g[i] = mi / (np.sqrt(vi) * a + e)
 
-        @numba.njit(cache=True, nogil=True)
-        def rms_direction(g, s, rho, eps):  # noqa: F811
-            """In place: s ← ρs + (1−ρ)g², g ← g / (√s + ε)."""
+        @numba.njit(cache=True, nogil=True, error_model="numpy")
+        def _rms(g, s, rho, nrho, eps, tiny, zero):
             for i in range(g.size):
                 gi = g[i]
-                si = rho * s[i] + (1.0 - rho) * gi * gi
+                si = rho * s[i] + gi * gi * nrho
+                si = si if si >= tiny else zero
                 s[i] = si
-                g[i] = gi / (math.sqrt(si) + eps)
+                g[i] = gi / (np.sqrt(si) + eps)
+
+        def adam_direction(g, m, v, b1, b2, eps, c1, c2):  # noqa: F811
+            """In place: m ← β₁m + (1−β₁)g, v ← β₂v + (1−β₂)g², g ← m / (c₁(√v/c₂ + ε))."""
+            t = g.dtype.type
+            _adam(g, m, v, t(b1), t(1.0 - b1), t(b2), t(1.0 - b2), t(c1 / c2), t(c1 * eps),
+                  np.finfo(g.dtype).tiny, t(0))
+
+        def rms_direction(g, s, rho, eps):  # noqa: F811
+            """In place: s ← ρs + (1−ρ)g², g ← g / (√s + ε)."""
+            t = g.dtype.type
+            _rms(g, s, t(rho), t(1.0 - rho), t(eps), np.finfo(g.dtype).tiny, t(0))
+
+
+def flush_denormals(a: np.ndarray, scratch: np.ndarray, mask: np.ndarray) -> None:
+    """Set entries smaller than the smallest normal float to 0, in place.
+
+    Optimiser moments of parameters whose gradient has become 0 (a dead unit, an always-zero
+    input pixel) decay geometrically (m ← 0.9 m) into the subnormal range, where every
+    arithmetic operation on them is ~100x slower: measured here, an Adam step went from
+    0.2 ms to 8 ms within one epoch. Values below 1e-38 (float32) carry no information for
+    the update, so they become exact zeros. ``scratch`` (like ``a``) and ``mask`` (bool) are
+    preallocated so that a step allocates nothing.
+    """
+    np.abs(a, out=scratch)
+    np.less(scratch, np.finfo(a.dtype).tiny, out=mask)
+    np.putmask(a, mask, 0)
 
 
 def use(kernel) -> bool:

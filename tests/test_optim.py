@@ -450,7 +450,8 @@ def test_float32_stays_float32_and_tracks_torch(name):
         opt.update(u, state, theta)
         optim.apply_updates(theta, u)
     assert theta.dtype == np.float32 and u.dtype == np.float32
-    arrays = [v for s in state for v in s.values() if isinstance(v, np.ndarray)]
+    arrays = [v for s in state for v in s.values()
+              if isinstance(v, np.ndarray) and v.dtype != bool]      # bool: scratch masks
     assert all(a.dtype == np.float32 for a in arrays)
     ref = torch_run(torch, lambda t, p: torch_factory(t, p, 0.03), theta0, grads)[-1]
     assert displacement_error(theta, ref, theta0) < 1e-5
@@ -468,3 +469,21 @@ def test_float32_stays_float32_and_tracks_torch(name):
 def test_bad_configuration_is_a_config_error(build):
     with pytest.raises(ffbp.ConfigError):
         build()
+
+
+@pytest.mark.parametrize("name,key,steps", [("adam", "mu", 800), ("momentum", "trace", 800),
+                                            ("rmsprop", "nu", 7500)])
+def test_moments_of_dead_parameters_are_flushed_not_subnormal(name, key, steps):
+    """A parameter whose gradient has become 0 has its moments decay geometrically; below
+    the smallest normal float they are stored as exact 0 (subnormals are ~100x slower).
+    The step counts put the unflushed moment inside the subnormal range
+    (1e-4·0.9**800 ≈ 1e-41 for Adam's m, 1e-3·0.9**800 for momentum, 1e-8·0.99**7500)."""
+    opt = {"adam": lambda: optim.adam(1e-3), "rmsprop": lambda: optim.rmsprop(1e-3),
+           "momentum": lambda: optim.momentum(1e-3, 0.9)}[name]()
+    theta = np.ones(4, np.float32)
+    state = opt.init(theta)
+    for step in range(steps):
+        u = np.array([1e-3, 0, 0, 0], np.float32) if step == 0 else np.zeros(4, np.float32)
+        opt.update(u, state, theta)
+    m = next(s[key] for s in state if key in s)
+    assert (m == 0).all()

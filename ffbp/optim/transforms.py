@@ -62,15 +62,15 @@ def trace(decay: float, nesterov: bool = False) -> GradientTransformation:
     mu = _check_range(decay, "momentum decay", 0.0, 1.0)
 
     def init(params, net=None):
-        state = {"trace": np.zeros_like(params)}
-        if nesterov:
-            state["_scratch"] = np.empty_like(params)
-        return state
+        return {"trace": np.zeros_like(params), "_scratch": np.empty_like(params),
+                "_mask": np.empty(params.shape, bool)}
 
     def update(updates, state, params):
         buf = state["trace"]
         buf *= mu
         buf += updates
+        # a momentum whose gradient is zero decays into slow subnormal numbers
+        _kernels.flush_denormals(buf, state["_scratch"], state["_mask"])
         if nesterov:
             np.multiply(buf, mu, out=state["_scratch"])
             updates += state["_scratch"]
@@ -93,7 +93,7 @@ def scale_by_adam(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8
 
     def init(params, net=None):
         return {"count": 0, "mu": np.zeros_like(params), "nu": np.zeros_like(params),
-                "_scratch": np.empty_like(params)}
+                "_scratch": np.empty_like(params), "_mask": np.empty(params.shape, bool)}
 
     def update(updates, state, params):
         t = state["count"] = state["count"] + 1
@@ -109,6 +109,8 @@ def scale_by_adam(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8
         np.multiply(updates, 1.0 - b1, out=tmp)
         m *= b1
         m += tmp
+        _kernels.flush_denormals(m, tmp, state["_mask"])
+        _kernels.flush_denormals(v, tmp, state["_mask"])
         # m̂/(√v̂ + ε) = m / (c₁ (√v / c₂ + ε)): both bias corrections folded into the
         # denominator, which saves a full pass over the parameters.
         np.sqrt(v, out=tmp)
@@ -128,7 +130,8 @@ def scale_by_rms(decay: float = 0.99, eps: float = 1e-8) -> GradientTransformati
     eps = _check_range(eps, "eps")
 
     def init(params, net=None):
-        return {"nu": np.zeros_like(params), "_scratch": np.empty_like(params)}
+        return {"nu": np.zeros_like(params), "_scratch": np.empty_like(params),
+                "_mask": np.empty(params.shape, bool)}
 
     def update(updates, state, params):
         s, tmp = state["nu"], state["_scratch"]
@@ -139,6 +142,7 @@ def scale_by_rms(decay: float = 0.99, eps: float = 1e-8) -> GradientTransformati
         tmp *= 1.0 - rho
         s *= rho
         s += tmp
+        _kernels.flush_denormals(s, tmp, state["_mask"])
         np.sqrt(s, out=tmp)
         tmp += eps
         updates /= tmp
