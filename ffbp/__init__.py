@@ -9,7 +9,9 @@
 from . import errors, init, losses, optim
 from ._version import __version__
 from .callbacks import Callback, EarlyStopping, LambdaCallback
+from .diagnostics import GradientHealth, GradientHealthWarning
 from .errors import ConfigError, ConvergenceWarning, DataError, NotFittedError, ShapeError
+from .explain import Explanation, explain
 from .gradcheck import GradcheckReport, gradcheck
 from .history import History
 from .io import ModelFileError, load, save
@@ -36,6 +38,7 @@ from .perceptron import Perceptron
 from .training import DivergenceError, TrainingInterrupted, fit
 
 __all__ = [
+    "explain", "Explanation", "GradientHealth", "GradientHealthWarning",
     "Network", "Parameter", "Layer", "Dense", "Activation", "Identity", "Step", "Sigmoid", "Tanh",
     "ReLU", "LeakyReLU", "ELU", "Softmax", "LogSoftmax", "BatchNorm", "Dropout", "Perceptron",
     "gradcheck", "GradcheckReport", "fit", "History", "Callback", "EarlyStopping",

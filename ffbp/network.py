@@ -237,6 +237,13 @@ class Network:
         d *= coef[:, None]
         return value, self._backward(d, upto, input_grad=input_grad)
 
+    def trace(self, X, T=None, loss=None, **kwargs):
+        """Per layer: input, pre-activation h', activation, deltas and gradients of a batch
+        (see ``ffbp.trace.trace``); computed on a copy, the network is untouched."""
+        from .trace import trace
+
+        return trace(self, X, T, loss, **kwargs)
+
     # -- using a trained network -------------------------------------------------------
     def _predict_raw(self, X) -> np.ndarray:
         X = as_matrix(X, "X", self.dtype, self.n_features)
