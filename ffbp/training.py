@@ -78,7 +78,8 @@ def fit(net, X, y, loss="mse", optimizer=None, *, epochs: int = 100, batch_size=
         sample_weight: (n_samples,) non-negative weights; the loss is Σ wE / Σ w per batch.
         verbose: progress bar: True, False, or None = only on a terminal.
         checkpoint: path of a resumable checkpoint written every ``checkpoint_every``
-            epochs, at the end, and on Ctrl-C (atomically; see ``ffbp.checkpoint``).
+            epochs, at the end, and on Ctrl-C (atomically; see ``ffbp.checkpoint``);
+            ``checkpoint_every=None`` writes it only on Ctrl-C.
         resume: path of a checkpoint to continue from (weights, optimiser state, epoch,
             history, random state); training then runs up to ``epochs``.
         on_nan: when the loss or an update becomes NaN/inf (the update is never applied,
@@ -96,7 +97,7 @@ def fit(net, X, y, loss="mse", optimizer=None, *, epochs: int = 100, batch_size=
     check_positive(epochs, "epochs", integer=True)
     check_positive(batch_size, "batch_size", integer=True, allow_none=True)
     check_positive(n_iter_no_change, "n_iter_no_change", integer=True)
-    check_positive(checkpoint_every, "checkpoint_every", integer=True)
+    check_positive(checkpoint_every, "checkpoint_every", integer=True, allow_none=True)
     lookup(on_nan, {"raise": 0, "stop": 0}, "on_nan")
     if tol is not None and not tol >= 0:
         raise ConfigError(f"tol must be a non-negative number or None, got {tol!r}")
@@ -173,8 +174,9 @@ class _Trainer:
                 for cb in self.hooks:
                     if hasattr(cb, "on_epoch_end") and cb.on_epoch_end(epoch, logs):
                         stop = True
-                if self.checkpoint is not None and (
-                        (epoch + 1) % self.checkpoint_every == 0 or stop or epoch + 1 == epochs):
+                every = self.checkpoint_every
+                if self.checkpoint is not None and every is not None and (
+                        (epoch + 1) % every == 0 or stop or epoch + 1 == epochs):
                     self._save(epoch + 1)
                 if stop:
                     break

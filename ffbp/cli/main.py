@@ -8,8 +8,10 @@ traceback is ever shown.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
+import warnings
 
 from .._version import __version__
 from ..errors import ConfigError
@@ -22,6 +24,7 @@ examples:
   ffbp evaluate model.ffbp test.csv
   ffbp summary model.ffbp
   ffbp gradcheck model.ffbp test.csv --samples 8
+  ffbp explain model.ffbp test.csv --row 0 --layer 1 --i 3 --j 2 --lr 0.1
   ffbp export model.ffbp -o model.onnx
 
 Run 'ffbp COMMAND --help' for a command's options.
@@ -113,8 +116,24 @@ def _names(text):
     return [s.strip() for s in text.split(",") if s.strip()]
 
 
+EXPLAIN_EPILOG = """examples:
+  ffbp explain model.ffbp test.csv --row 3 --layer 1 --i 5 --j 2 --lr 0.1
+  ffbp explain model.ffbp test.csv --layer -1 --j 0 --bias --format markdown
+"""
+
+
+def _layer_arg(args):
+    """--layer: an integer K (K-th Dense layer) or 'layerN' (index in the summary)."""
+    text = args.layer
+    try:
+        args.layer = int(text)
+    except ValueError:
+        if not text.startswith("layer"):
+            raise ConfigError(f"--layer must be an integer or layerN, got {text!r}") from None
+
+
 def build_parser() -> Parser:
-    from . import commands, options
+    from . import commands, options, train
 
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
@@ -133,7 +152,7 @@ def build_parser() -> Parser:
         p.set_defaults(run=run, parser=p)
         return p
 
-    p = command("train", commands.run_train, "train a network on a CSV or Parquet table",
+    p = command("train", train.run_train, "train a network on a CSV or Parquet table",
                 TRAIN_EPILOG)
     p.add_argument("data", metavar="DATA", help="training table (.csv, .tsv, .parquet; "
                    "'-' for CSV on stdin)")
@@ -172,6 +191,20 @@ def build_parser() -> Parser:
     p.add_argument("--max-per-parameter", type=_positive_int, default=500, metavar="N",
                    help="check at most N random entries of each parameter (default 500)")
 
+    p = command("explain", commands.run_explain, "show how back-propagation builds the "
+                "gradient of one weight for one row, factor by factor", EXPLAIN_EPILOG)
+    p.add_argument("model", metavar="MODEL")
+    p.add_argument("data", metavar="DATA", help="table with the features and the target")
+    p.add_argument("--row", type=int, default=0, metavar="N", help="row of DATA (from 0)")
+    p.add_argument("--layer", default="1", metavar="K", help="the K-th Dense layer from 1 "
+                   "(default 1; -1 = the last), or layerN for index N of the summary")
+    p.add_argument("--i", type=int, default=0, metavar="I", help="input unit of W[i, j]")
+    p.add_argument("--j", type=int, default=0, metavar="J", help="output unit of W[i, j]")
+    p.add_argument("--bias", action="store_true", help="explain the bias b[j] instead")
+    p.add_argument("--lr", type=_positive_float, default=None, metavar="RATE",
+                   help="also show the update −RATE·∂E/∂W")
+    p.add_argument("--format", choices=("text", "markdown", "latex", "json"), default="text")
+
     p = command("export", commands.run_export, "export the network to ONNX",
                 "example:\n  ffbp export model.ffbp -o model.onnx\n")
     p.add_argument("model", metavar="MODEL")
@@ -195,6 +228,21 @@ def _message(exc: BaseException) -> str:
     return " ".join(text.split())               # always exactly one line
 
 
+@contextlib.contextmanager
+def _one_line_warnings():
+    """Show Python warnings (e.g. the gradient-health diagnostics) as 'ffbp: warning: ...'."""
+    previous = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        print(f"ffbp: warning: {' '.join(str(message).split())}", file=sys.stderr)
+
+    warnings.showwarning = show
+    try:
+        yield
+    finally:
+        warnings.showwarning = previous
+
+
 def main(argv=None) -> int:
     """Run the ``ffbp`` command with ``argv`` (default: sys.argv[1:]); return the exit code."""
     parser = build_parser()
@@ -206,14 +254,22 @@ def main(argv=None) -> int:
         return exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 2
     if args.command is None:
         print("ffbp: error: a command is required: train, predict, evaluate, summary, "
-              "gradcheck or export (see 'ffbp --help')", file=sys.stderr)
+              "gradcheck, explain or export (see 'ffbp --help')", file=sys.stderr)
         return 2
     try:
-        return args.run(args)
-    except KeyboardInterrupt:
+        if args.command == "explain":
+            _layer_arg(args)
+        with _one_line_warnings():
+            return args.run(args)
+    except KeyboardInterrupt as exc:
         if args.debug:
             raise
-        print("ffbp: error: interrupted", file=sys.stderr)
+        where = getattr(exc, "checkpoint", None)
+        if where is not None:                  # TrainingInterrupted, with a checkpoint
+            print(f"ffbp: interrupted; checkpoint written to {where}: resume with the same "
+                  f"command plus --resume {where}", file=sys.stderr)
+        else:
+            print("ffbp: error: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:                    # e.g. 'ffbp predict ... | head'
         devnull = os.open(os.devnull, os.O_WRONLY)

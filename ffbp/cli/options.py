@@ -172,11 +172,16 @@ TRAIN_OPTIONS: dict[str, Option] = {
     "categorical": Option(_names, [], "numeric-looking columns to one-hot encode anyway "
                           "(e.g. integer codes)", "COLS"),
     "drop": Option(_names, [], "columns to ignore (identifiers, leaks)", "COLS"),
-    "checkpoint": Option(_text, None, "write a resumable checkpoint here after every epoch",
-                         "FILE"),
+    "checkpoint": Option(_text, None, "write a resumable checkpoint here after every epoch "
+                         "(without it, Ctrl-C still writes MODEL.ckpt to resume from)", "FILE"),
     "resume": Option(_text, None, "continue an interrupted run from this checkpoint (same "
                      "data and options)", "FILE"),
     "quiet": Option(_switch, False, "no progress bar", flag=True, short="-q"),
+    "diagnostics": Option(_switch, True, "watch gradient health while training and warn about "
+                          "vanishing/exploding gradients, saturated or dead units (default: on)",
+                          flag=True),
+    "report": Option(_text, None, "write DIR/report.html: curves, diagnostics, network "
+                     "drawing and settings, self-contained (pictures need ffbp[plots])", "DIR"),
 }
 
 #: Common other names of options, for the "did you mean" hint of an unknown config key.

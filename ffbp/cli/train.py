@@ -1,0 +1,172 @@
+"""``ffbp train``: read a table, fit the preprocessing, build and train a network, save it."""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+
+import numpy as np
+
+from .. import losses as _losses
+from .._validation import lookup
+from ..errors import ConfigError, DataError
+from ..layers import Dense
+from ..layers import activations as _activations
+from ..losses import BinaryCrossEntropy, BinaryCrossEntropyWithLogits, Hinge
+from . import data, options
+from .commands import CLI_FORMAT, _labels_text, _metric_table, _targets, compute_metrics
+
+BINARY_LOSSES = (BinaryCrossEntropy, BinaryCrossEntropyWithLogits, Hinge)
+RELU_LIKE = (_activations.ReLU, _activations.LeakyReLU, _activations.ELU)
+
+
+def _optimizers():
+    from ..optim import aliases
+
+    return {"sgd": aliases.sgd, "gd": aliases.gd, "momentum": aliases.momentum,
+            "adam": aliases.adam, "adamw": aliases.adamw, "rmsprop": aliases.rmsprop}
+
+
+# -- building ----------------------------------------------------------------------------
+def resolve_loss(name, task, n_classes):
+    """The loss instance for ``name`` (or the task's default), checked against the task."""
+    loss = _losses.get(name or ("cross_entropy" if task == "classification" else "mse"))
+    if loss.family != task:
+        raise ConfigError(f"loss {name!r} is a {loss.family} loss but the task is {task} "
+                          f"(choose another --loss, or --task)")
+    if isinstance(loss, BINARY_LOSSES) and n_classes != 2:
+        raise ConfigError(f"loss {name!r} is for two classes but the target has {n_classes}; "
+                          f"use cross_entropy")
+    return loss
+
+
+def _loss_name(loss) -> str:
+    return next(name for name, cls in _losses.LOSSES.items() if type(loss) is cls)
+
+
+def build_network(n_inputs, n_outputs, opts, loss):
+    from ..network import Network
+
+    activation = _activations.get(opts["activation"])     # checks the name even without
+    init = opts["init"]                                    # hidden layers
+    if init == "auto":
+        init = "he_normal" if isinstance(activation, RELU_LIKE) else "glorot_uniform"
+    widths = [n_inputs, *opts["hidden"]]
+    layers = []
+    for a, b in zip(widths[:-1], widths[1:], strict=True):
+        layers += [Dense(a, b, init=init), _activations.get(opts["activation"])]
+    layers.append(Dense(widths[-1], n_outputs))
+    if loss.requires:                                      # Softmax, LogSoftmax or Sigmoid
+        layers.append(next(iter(loss.requires))())
+    return Network(layers, seed=opts["seed"], dtype=np.dtype(opts["dtype"]))
+
+
+def make_optimizer(opts):
+    make = lookup(opts["optimizer"], _optimizers(), "optimizer")
+    kwargs = {k: v for k, v in (("learning_rate", opts["lr"]),
+                                ("weight_decay", opts["weight_decay"]),
+                                ("clip_norm", opts["clip_norm"])) if v is not None}
+    return make(**kwargs)
+
+
+def run_train(args) -> int:
+    opts = options.resolve(args)
+    path = args.data
+    df = data.read_table(path)
+    target = opts["target"]
+    y_all = data.column(df, target, path, "target column")
+    data.check_target(y_all, target, path)
+    task, why = data.infer_task(y_all, opts["task"], target, path)
+    folder = os.path.dirname(os.path.abspath(opts["output"]))
+    if not os.path.isdir(folder):               # fail before training, not after
+        raise DataError(f"cannot write the model to {opts['output']}: no directory {folder}")
+
+    n = len(df)
+    n_val = math.ceil(opts["validation_split"] * n) if opts["validation_split"] else 0
+    if n_val and n - n_val < 2:
+        raise DataError(f"{path} has {n} rows: too few to hold out "
+                        f"{opts['validation_split']} for validation (use --validation-split 0)")
+    order = np.random.default_rng([opts["seed"], 2]).permutation(n)
+    train_df = df.iloc[np.sort(order[n_val:])]
+    val_df = df.iloc[np.sort(order[:n_val])]
+
+    features = data.fit_features(train_df, target, opts["categorical"], opts["drop"], path)
+    spec = data.fit_target(y_all, train_df[target], target, task, path)
+    n_classes = len(spec.get("classes", ()))
+    loss = resolve_loss(opts["loss"], task, n_classes)
+    n_outputs = 1 if task == "regression" or isinstance(loss, BINARY_LOSSES) else n_classes
+    X_train = data.transform(train_df, features, path)
+    y_train = data.encode_target(train_df[target], spec, path)
+    net = build_network(X_train.shape[1], n_outputs, opts, loss)
+    optimizer = make_optimizer(opts)
+    validation = None
+    if n_val:
+        X_val = data.transform(val_df, features, path)
+        y_val = data.encode_target(val_df[target], spec, path)
+        validation = (X_val, _targets(y_val, net))
+    settings = {k: v for k, v in opts.items()
+                if k not in ("output", "quiet", "checkpoint", "resume")}
+    settings["loss"] = _loss_name(loss)
+    net.metadata = {"ffbp_cli": CLI_FORMAT, "target": spec, "task_reason": why,
+                    "features": features, "inputs": data.input_names(features),
+                    "training": {"data": str(path), "rows": n - n_val, "validation_rows": n_val,
+                                 "options": settings}}
+
+    health = None
+    if opts["diagnostics"]:
+        from ..diagnostics import GradientHealth
+
+        probe = slice(0, min(256, len(X_train)))     # a fixed batch: comparable epoch to epoch
+        health = GradientHealth(probe=(X_train[probe], _targets(y_train[probe], net)))
+    # Without --checkpoint, a checkpoint is written only if training is interrupted, so that
+    # Ctrl-C never loses the work done; with it, after every epoch as well.
+    checkpoint = opts["checkpoint"] or f"{opts['output']}.ckpt"
+    start = time.perf_counter()
+    history = net.fit(X_train, _targets(y_train, net), loss=loss, optimizer=optimizer,
+                      epochs=opts["epochs"], batch_size=opts["batch_size"],
+                      validation_data=validation, early_stopping=opts["early_stopping"],
+                      patience=opts["patience"], seed=opts["seed"], verbose=not opts["quiet"],
+                      checkpoint=checkpoint, checkpoint_every=1 if opts["checkpoint"] else None,
+                      resume=opts["resume"], callbacks=[health] if health else [])
+    seconds = time.perf_counter() - start
+    results = {"train": compute_metrics(net, X_train, y_train)}
+    if validation is not None:
+        results["validation"] = compute_metrics(net, X_val, y_val)
+    net.metadata["training"].update(
+        epochs_run=history.epochs, stop_reason=history.stop_reason,
+        metrics={name: {k: v for k, v in m.items() if k != "confusion_matrix"}
+                 for name, m in results.items()})
+    from ..io import save
+
+    save(net, opts["output"])
+
+    n_num = sum(f["kind"] == "numeric" for f in features)
+    what = (f"{n_classes} classes: {_labels_text(spec['classes'])}"
+            if task == "classification" else f"mean {spec['mean']:.4g}, std {spec['std']:.4g}")
+    arch = "-".join(str(w) for w in [net.n_features, *opts["hidden"], net.n_outputs])
+    print(f"task: {task} of {target!r} ({why}); {what}")
+    print(f"data: {path}: {n - n_val} training + {n_val} validation rows; {len(features)} "
+          f"feature columns ({n_num} numeric, {len(features) - n_num} categorical) -> "
+          f"{net.n_features} inputs")
+    output = type(net.layers[-1]).__name__ if loss.requires else "linear"
+    hidden = f"{opts['activation']} hidden, " if opts["hidden"] else ""
+    print(f"network: {arch}, {hidden}{output} output, "
+          f"{settings['loss']} loss, {opts['optimizer']} optimiser")
+    print(f"trained {history.epochs} epochs in {seconds:.2f} s ({history.stop_reason})")
+    print(_metric_table(results))
+    print(f"saved {opts['output']}")
+    if health is not None and health.messages:
+        print(f"diagnostics: {len(health.messages)} warning(s), see above")
+    if opts["report"]:
+        from ..report import write_report
+
+        page = write_report(opts["report"], net, history, health=health,
+                            hyperparameters=settings,
+                            data_summary={"table": str(path), "training rows": n - n_val,
+                                          "validation rows": n_val, "inputs": net.n_features,
+                                          "task": task})
+        print(f"report: {page}")
+    return 0
+
+
