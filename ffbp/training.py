@@ -197,7 +197,7 @@ class _Trainer:
         n, w = len(self.X), self.w
         epoch_rng = self.rng.bit_generator.state
         order = self.rng.permutation(n) if self.shuffle else None
-        Xe, Te = (self.X[order], self.T[order]) if self.shuffle else (self.X, self.T)
+        batches = data.Batches(self.X, self.T, order, max(b - a for a, b in self.bounds))
         we = None if w is None else (w[order] if self.shuffle else w)
         le = None if self.labels is None else (
             self.labels[order] if self.shuffle else self.labels)
@@ -216,7 +216,7 @@ class _Trainer:
                 if wb.sum() == 0:
                     continue                              # nothing in this batch counts
                 coef, share = wb / wb.sum(), wb.sum() / w.sum()
-            value, _ = net._loss_and_gradients(Xe[lo:hi], Te[lo:hi], loss, coef)
+            value, _ = net._loss_and_gradients(*batches.get(lo, hi), loss, coef)
             opt.update(net.flat_grads, state, net.flat_values)
             # One dot product catches a NaN/inf anywhere in the step before it is applied,
             # so the weights always stay those of the last finite step.
