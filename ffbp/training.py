@@ -197,7 +197,7 @@ class _Trainer:
         n, w = len(self.X), self.w
         epoch_rng = self.rng.bit_generator.state
         order = self.rng.permutation(n) if self.shuffle else None
-        batches = data.Batches(self.X, self.T, order, max(b - a for a, b in self.bounds))
+        batches = data.Batches(self.X, self.T, order)
         we = None if w is None else (w[order] if self.shuffle else w)
         le = None if self.labels is None else (
             self.labels[order] if self.shuffle else self.labels)
