@@ -143,6 +143,7 @@ def explain(net, loss, x, t, layer=1, i: int = 0, j: int = 0, lr: float | None =
         max_paths: list the paths of Equation A when there are at most this many.
     """
     net64 = net.astype(np.float64)
+    net64._allow_in_place(False)         # the stages keep every layer output
     loss = net64.check_loss(loss)
     X = as_matrix(x, "x", np.float64, net64.n_features)
     if len(X) != 1:

@@ -47,8 +47,14 @@ class Network:
         self.dtype = np.dtype(dtype)
         if self.dtype not in (np.float32, np.float64):
             raise ConfigError(f"dtype must be float32 or float64, got {self.dtype}")
+        for i, layer in enumerate(layers):
+            for k in range(i):
+                if layers[k] is layer:
+                    raise ConfigError(f"layer {i} is the same object as layer {k}: each "
+                                      f"position needs its own layer (they cache their inputs)")
         self.layers = layers
         self.n_features, self.n_outputs = self._check_widths()
+        self._allow_in_place()
         self.seed = seed
         self.loss: Loss | None = None
         #: Free-form JSON-able facts saved with the model (preprocessing, training settings).
@@ -73,6 +79,21 @@ class Network:
             raise ConfigError("the network has no layer that fixes its input width "
                               "(start it with a Dense layer)")
         return n_features, width
+
+    def _allow_in_place(self, enabled: bool = True) -> None:
+        """Let an activation overwrite its input when it is a Dense layer's fresh output, and
+        its incoming gradient when that is the next Dense layer's fresh ∂E/∂x: arrays no
+        one else holds. Inputs and gradients a caller passes in are never overwritten.
+        Tools that keep every layer's output (trace, explain) switch this off on their
+        copy of the network."""
+        from .layers.activations import Activation
+        from .layers.dense import Dense
+
+        for i, layer in enumerate(self.layers):
+            if isinstance(layer, Activation):
+                layer.overwrite_input = enabled and i > 0 and type(self.layers[i - 1]) is Dense
+                layer.overwrite_grad = enabled and (i + 1 < len(self.layers)
+                                                    and type(self.layers[i + 1]) is Dense)
 
     def parameters(self) -> list[Parameter]:
         return [p for layer in self.layers for p in layer.parameters()]

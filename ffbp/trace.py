@@ -105,6 +105,7 @@ def trace(net, X, T=None, loss=None, *, training: bool = False,
         sample_weight: per-sample weights of the batch mean, as in ``compute_gradients``.
     """
     work = net.copy()
+    work._allow_in_place(False)          # every layer output is kept in the records
     X = as_matrix(X, "X", work.dtype, work.n_features)
     records, a = [], X
     for n, layer in enumerate(work.layers):

@@ -124,3 +124,34 @@ def test_initialisers_have_the_documented_scale():
     assert np.abs(g).max() <= np.sqrt(6 / 700) and g.std() == pytest.approx(
         np.sqrt(2 / 700), rel=0.02)
     assert (ffbp.init.constant(0.25)(rng, (2, 2), 2, 2) == 0.25).all()
+
+
+def test_in_place_activations_never_touch_caller_arrays_and_change_nothing(rng):
+    """Activations after a Dense layer work in place on its fresh output, and on the fresh
+    gradient of the Dense layer after them; results equal the out-of-place path exactly,
+    and arrays a caller passes in (X, dY) are never modified."""
+    layers = lambda: [ffbp.Dense(4, 6), ffbp.ReLU(), ffbp.Dense(6, 5), ffbp.Tanh(),  # noqa: E731
+                      ffbp.Dense(5, 3), ffbp.ReLU()]
+    fast, slow = ffbp.Network(layers(), dtype=np.float64), ffbp.Network(layers(),
+                                                                        dtype=np.float64)
+    slow._allow_in_place(False)
+    assert fast.layers[1].overwrite_input and fast.layers[1].overwrite_grad
+    assert fast.layers[5].overwrite_input and not fast.layers[5].overwrite_grad
+    X, dY = rng.normal(size=(7, 4)), rng.normal(size=(7, 3))
+    X0, dY0 = X.copy(), dY.copy()
+    np.testing.assert_array_equal(fast.forward(X), slow.forward(X))
+    np.testing.assert_array_equal(fast.backward(dY), slow.backward(dY))
+    np.testing.assert_array_equal(fast.flat_grads, slow.flat_grads)
+    np.testing.assert_array_equal(X, X0)
+    np.testing.assert_array_equal(dY, dY0)
+    standalone = ffbp.ReLU()
+    x = rng.normal(size=(3, 3))
+    x0 = x.copy()
+    standalone.forward(x)
+    np.testing.assert_array_equal(x, x0)
+
+
+def test_the_same_layer_object_twice_is_refused():
+    relu = ffbp.ReLU()
+    with pytest.raises(ffbp.ConfigError, match="layer 3 is the same object as layer 1"):
+        ffbp.Network([ffbp.Dense(2, 2), relu, ffbp.Dense(2, 2), relu])

@@ -71,3 +71,14 @@ def test_forward_only_and_default_loss():
     net.loss = ffbp.losses.CrossEntropy()
     assert trace(net, X, [0, 1, 2, 0]).loss == "CrossEntropy"
     assert len(trace(net, X, [0, 1, 2, 0]).to_dict()["layers"]) == 6
+
+
+def test_pre_activations_survive_in_place_activations():
+    """The Dense output h' keeps its negative entries in the trace even though, in a
+    network, the ReLU after it works in place."""
+    net = ffbp.Network([ffbp.Dense(3, 4), ffbp.ReLU(), ffbp.Dense(4, 2)], dtype=np.float64)
+    x = np.array([[1.0, -2.0, 0.5], [0.3, 0.1, -1.0]])
+    records = net.trace(x, np.zeros((2, 2)), "mse")
+    expected = x @ net.layers[0].W.value + net.layers[0].b.value
+    assert (expected < 0).any()
+    np.testing.assert_array_equal(records[0].output, expected)

@@ -22,6 +22,12 @@ class Activation(Layer):
     """
 
     properties: ClassVar[dict] = {}
+    #: Set by a Network when this layer's input is a temporary that no one else reads (the
+    #: fresh output of a Dense layer) / when the gradient it receives is one (the fresh
+    #: ∂E/∂x of the Dense layer after it): the activation may then work in place and save
+    #: an allocation and a pass over the batch. Never set for arrays a caller passed in.
+    overwrite_input = False
+    overwrite_grad = False
 
     def __init__(self):
         self._y = None
@@ -43,6 +49,9 @@ class Activation(Layer):
         return self._y
 
     def backward(self, dy, input_grad=True):
+        if self.overwrite_grad:
+            dy *= self.derivative_from_output(self._y)
+            return dy
         return dy * self.derivative_from_output(self._y)
 
 
@@ -116,11 +125,17 @@ class ReLU(Activation):
     def function(self, x):
         return np.maximum(x, 0)
 
+    def forward(self, x, training=False):
+        self._y = np.maximum(x, 0, out=x) if self.overwrite_input else np.maximum(x, 0)
+        return self._y
+
     def derivative_from_output(self, y):
         return (y > 0).astype(y.dtype)
 
     def backward(self, dy, input_grad=True):
         # y > 0 exactly where h' > 0; one masked multiply, no derivative array.
+        if self.overwrite_grad:
+            return np.multiply(dy, self._y > 0, out=dy)
         return dy * (self._y > 0)
 
 
