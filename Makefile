@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint venv clean
+.PHONY: demo test lint venv bench fuzz clean
 
 # (Re)create the virtual environment when pyproject.toml changes.
 $(STAMP): pyproject.toml
@@ -15,16 +15,42 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-# Train on the bundled 8x8 handwritten digits and report held-out accuracy.
+# Train on the bundled 8x8 handwritten digits and report held-out accuracy; then the same
+# data as CSV files through the ffbp command (train, evaluate, predict).
 demo: $(STAMP)
 	$(BIN)/python examples/digits_demo.py
+	@echo
+	@BIN=$(BIN) sh examples/digits_cli.sh
 
 test: $(STAMP)
-	$(BIN)/ruff check ffbp tests examples
+	$(BIN)/ruff check ffbp tests examples benchmarks
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check ffbp tests examples
+	$(BIN)/ruff check ffbp tests examples benchmarks
+
+# Speed and memory against PyTorch, scikit-learn and the GEMM bound (benchmarks/run.py; a few
+# minutes; BENCH_ARGS="--quick" for a smoke run, "--only ffbp,torch", "--json FILE").
+# OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE slow a current numpy where the machine sets them: they
+# are unset for the benchmark processes only (the output says so), never for tests or CI.
+BENCH_ARGS ?=
+env_was = $(if $($(1)),$(1) was $($(1)),$(1) was not set)
+BENCH_UNSET_NOTE = $(call env_was,OPENBLAS_CORETYPE), $(call env_was,OPENBLAS_L2_SIZE)
+bench: $(STAMP)
+	$(BIN)/python -c "import sklearn, threadpoolctl, onnx, onnxruntime" 2>/dev/null \
+		|| $(BIN)/python -m pip install --quiet -e ".[bench]"
+	$(BIN)/python -c "import torch; assert torch.__version__.startswith('2.13.0')" 2>/dev/null \
+		|| $(BIN)/python -m pip install --quiet "torch==2.13.0"
+	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE \
+		FFBP_BENCH_UNSET="$(BENCH_UNSET_NOTE)" \
+		$(BIN)/python -m benchmarks.run $(BENCH_ARGS)
+
+# Mutate valid model files with hypothesis: 6 strategies x FUZZ_EXAMPLES cases (12,000 by
+# default); only ModelFileError may escape ffbp.load. make test runs 100 per strategy.
+FUZZ_EXAMPLES ?= 2000
+fuzz: $(STAMP)
+	FFBP_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest -q -p no:randomly \
+		tests/test_fuzz_model_files.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

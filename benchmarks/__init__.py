@@ -1,0 +1,1 @@
+"""Speed and memory of ffbp against PyTorch, scikit-learn and the GEMM bound (`make bench`)."""

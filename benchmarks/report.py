@@ -1,0 +1,105 @@
+"""Tables: throughput, ratios against the performance issue's targets, memory, scaling."""
+
+from __future__ import annotations
+
+LABELS = {"ffbp": "ffbp", "gemm": "GEMM bound", "torch": "PyTorch", "sklearn": "scikit-learn",
+          "onnx": "onnxruntime"}
+#: (case, reference) -> minimum of ffbp's samples/s over the reference's.
+TARGETS = {
+    ("train bs=32", "torch"): 1.5, ("train bs=32", "sklearn"): 2.5,
+    ("train bs=128", "torch"): 1.3, ("train bs=128", "sklearn"): 2.5,
+    ("train bs=1024", "torch"): 1.1, ("train bs=1024", "sklearn"): 2.0,
+    ("train bs=1024", "gemm"): 0.8,
+    ("inference", "onnx"): 0.9,
+}
+REFERENCES = ("torch", "sklearn", "gemm", "onnx")
+DISTURBED = 0.05        # share of the CPUs used by other processes that makes numbers suspect
+
+
+def table(header, rows) -> str:
+    """Plain-text table: first column left-aligned, the others right-aligned."""
+    rows = [[str(c) for c in r] for r in [header, *rows]]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
+    lines = ["  ".join(c.ljust(w) if i == 0 else c.rjust(w)
+                       for i, (c, w) in enumerate(zip(r, widths, strict=True))).rstrip()
+             for r in rows]
+    lines.insert(1, "-" * max(len(line) for line in lines))
+    return "\n".join(lines)
+
+
+def status(value, target, at_most=False) -> str:
+    if target is None:
+        return ""
+    if value is None:
+        return "n/a (reference not run)"
+    return "met" if (value <= target if at_most else value >= target) else "NOT MET"
+
+
+def ratios(throughput: dict) -> list[dict]:
+    """ffbp / reference for every case, with the target where the issue sets one."""
+    out = []
+    for case, by_fw in throughput.items():
+        if "ffbp" not in by_fw:
+            continue
+        for ref in REFERENCES:
+            target = TARGETS.get((case, ref))
+            if ref not in by_fw and target is None:
+                continue
+            value = (by_fw["ffbp"]["samples_per_s"] / by_fw[ref]["samples_per_s"]
+                     if ref in by_fw else None)
+            out.append({"case": case, "reference": ref, "ratio": value, "target": target,
+                        "status": status(value, target)})
+    return out
+
+
+def throughput_table(throughput: dict, others: dict | None = None) -> str:
+    """Samples/s per case and framework; '*' marks a case during which other processes used
+    more than ``DISTURBED`` of the CPUs."""
+    others = others or {}
+    frameworks = [fw for fw in LABELS if any(fw in r for r in throughput.values())]
+    rows = [[case + (" *" if (others.get(case) or 0) > DISTURBED else "")]
+            + [f"{r[fw]['samples_per_s']:,.0f}" if fw in r else "-" for fw in frameworks]
+            for case, r in throughput.items()]
+    text = table(["case"] + [LABELS[fw] for fw in frameworks], rows)
+    disturbed = {c: v for c, v in others.items() if (v or 0) > DISTURBED}
+    if disturbed:
+        text += ("\n* disturbed: other processes used " + ", ".join(
+            f"{v:.0%} ({c})" for c, v in disturbed.items()) + " of the CPUs meanwhile")
+    return text
+
+
+def ratio_table(rows: list[dict]) -> str:
+    return table(["case", "ratio", "value", "target", "status"], [
+        [r["case"], f"ffbp/{LABELS[r['reference']]}",
+         "-" if r["ratio"] is None else f"{r['ratio']:.2f}",
+         "-" if r["target"] is None else f">= {r['target']}", r["status"]] for r in rows])
+
+
+def memory_table(memory: dict) -> str:
+    rows = [[LABELS[fw], f"{m['baseline_mib']:,.0f}", f"{m['peak_mib']:,.0f}",
+             f"{m['peak_mib'] - m['baseline_mib']:,.0f}", f"{m['ru_maxrss_mib']:,.0f}"]
+            for fw, m in memory.items()]
+    text = table(["framework", "after imports + data", "peak", "training added", "ru_maxrss"],
+                 rows)
+    floor = max(m["launcher_mib"] for m in memory.values())
+    text += ("\n(peak: the process's own high-water mark, VmHWM; ru_maxrss also counts the "
+             f"launcher's {floor:,.0f} MiB, which Linux carries into a vfork-ed child)")
+    if "ffbp" in memory:
+        torch = memory.get("torch")
+        value = torch and memory["ffbp"]["peak_mib"] / torch["peak_mib"]
+        shown = "-" if value is None else f"{value:.2f}"
+        text += (f"\nffbp peak / PyTorch peak: {shown} (target <= 1.0: "
+                 f"{status(value, 1.0, at_most=True)})")
+    return text
+
+
+def scaling_table(rows: list[dict]) -> str:
+    """Time per epoch and per sample; per-sample times relative to the middle size's."""
+    ref = rows[len(rows) // 2]
+    per = [r["seconds"] / r["samples"] for r in rows]
+    body = [[f"{r['samples']:,}", f"{r['seconds']:.3f}", f"{p * 1e6:.2f}",
+             f"{p * ref['samples'] / ref['seconds']:.2f}"] for r, p in zip(rows, per, strict=True)]
+    spread = max(per) / min(per)
+    return (table(["samples", "s/epoch", "us/sample", f"vs {ref['samples']:,}"], body)
+            + f"\nper-sample time max/min: {spread:.2f} "
+              f"({'linear' if spread <= 1.25 else 'NOT linear'}: within 25% counts as linear)")

@@ -1,0 +1,171 @@
+"""Benchmark ffbp against PyTorch, scikit-learn and the GEMM bound (the performance issue).
+
+    python -m benchmarks.run                  # full run (make bench), a few minutes
+    python -m benchmarks.run --quick          # CI smoke run: 6k samples, 1 repeat, no scaling
+    python -m benchmarks.run --only ffbp,torch --json results.json
+
+Every framework trains the same network on the same synthetic data in this one process
+(memory is measured in separate processes). References that are not installed are skipped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import time
+
+from . import machine, report
+from .memory import measure as measure_memory
+from .workload import TABULAR_BATCH, mnist_like, result, tabular, time_it
+
+FRAMEWORKS = {          # run in this order: PyTorch's OpenMP threads last among the BLAS users
+    "ffbp": "benchmarks.bench_ffbp", "gemm": "benchmarks.bench_gemm",
+    "sklearn": "benchmarks.bench_sklearn", "torch": "benchmarks.bench_torch",
+    "onnx": "benchmarks.bench_onnx",
+}
+BATCH_SIZES = (32, 128, 1024)
+MEMORY_FRAMEWORKS = ("ffbp", "torch", "sklearn")
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--quick", action="store_true",
+                   help="smoke run: 6,000 samples, 1 repeat, no scaling")
+    p.add_argument("--only", help=f"comma-separated subset of {','.join(FRAMEWORKS)}")
+    p.add_argument("--samples", type=int, help="MNIST-shaped samples (default 60,000; "
+                   "the tabular case uses 5/3 as many rows)")
+    p.add_argument("--repeats", type=int, help="timed epochs per case, median reported "
+                   "(default 3)")
+    p.add_argument("--no-memory", action="store_true", help="skip the peak-memory runs")
+    p.add_argument("--no-scaling", action="store_true", help="skip the scaling runs")
+    p.add_argument("--json", metavar="FILE", help="also write the results as JSON")
+    args = p.parse_args(argv)
+    args.samples = args.samples or (6_000 if args.quick else 60_000)
+    args.repeats = args.repeats or (1 if args.quick else 3)
+    args.scaling = not (args.quick or args.no_scaling)
+    names = args.only.split(",") if args.only else list(FRAMEWORKS)
+    unknown = set(names) - set(FRAMEWORKS)
+    if unknown:
+        p.error(f"unknown framework(s) {sorted(unknown)}; choose from {list(FRAMEWORKS)}")
+    args.frameworks = [fw for fw in FRAMEWORKS if fw in names]
+    return args
+
+
+def load(names) -> dict:
+    """The importable framework modules; a missing one is reported and skipped."""
+    modules = {}
+    for name in names:
+        try:
+            modules[name] = importlib.import_module(FRAMEWORKS[name])
+        except ImportError as exc:
+            print(f"{report.LABELS[name]}: skipped: {exc}")
+            continue
+        if hasattr(modules[name], "VERSION"):
+            print(f"{report.LABELS[name]}: {modules[name].VERSION}")
+    return modules
+
+
+def measure(modules, mnist, tab, repeats) -> tuple[dict, dict]:
+    """({case: {framework: result}}, {case: share of the CPUs other processes used})."""
+    (X, y), (Xt, yt) = mnist, tab
+    cases = [(f"train bs={bs}", "classifier_epoch", (X, y, bs), len(X)) for bs in BATCH_SIZES]
+    cases += [(f"tabular bs={TABULAR_BATCH}", "regressor_epoch", (Xt, yt, TABULAR_BATCH),
+               len(Xt)), ("inference", "predictor", (X, y), len(X))]
+    out, others = {}, {}
+    for case, builder, builder_args, n in cases:
+        fns = {name: getattr(module, builder)(*builder_args)
+               for name, module in modules.items() if hasattr(module, builder)}
+        if not fns:
+            continue
+        start = machine.cpu_snapshot()
+        times = time_it(fns, repeats)
+        others[case] = machine.others_share(start, machine.cpu_snapshot())
+        out[case] = {name: result(n, t) for name, t in times.items()}
+        for name, t in times.items():
+            print(f"  {case:<15} {report.LABELS[name]:<12} "
+                  f"{out[case][name]['samples_per_s']:>11,.0f} samples/s  "
+                  f"({min(t):.3f}-{max(t):.3f} s)", flush=True)
+    return out, others
+
+
+def measure_memories(frameworks, samples) -> dict:
+    """{framework: peak-memory record} of one training epoch each, in separate processes."""
+    out = {}
+    for fw in (fw for fw in MEMORY_FRAMEWORKS if fw in frameworks):
+        try:
+            out[fw] = m = measure_memory(fw, samples, 128)
+        except RuntimeError as exc:
+            print(f"{report.LABELS[fw]} memory: skipped: {exc}")
+            continue
+        print(f"{report.LABELS[fw]} memory: peak {m['peak_mib']:,.0f} MiB", flush=True)
+    return out
+
+
+def scaling(module, X, y, sizes, repeats) -> list[dict]:
+    rows = []
+    for n in sizes:
+        times = time_it({"ffbp": module.classifier_epoch(X[:n], y[:n], 128)}, repeats)["ffbp"]
+        rows.append({"samples": n} | result(n, times))
+        print(f"  ffbp scaling {n:>9,} samples: {rows[-1]['seconds']:.3f} s/epoch", flush=True)
+    return rows
+
+
+def main(argv=None) -> dict:
+    args = parse_args(argv)
+    started, cpu_start = time.perf_counter(), machine.cpu_snapshot()
+    info = machine.describe()
+    print(f"ffbp benchmark: 784-256-128-10 ReLU, softmax cross-entropy, Adam(1e-3), float32, "
+          f"{args.samples:,} synthetic MNIST-shaped samples; tabular 20-64-64-1 ReLU, MSE, "
+          f"{args.samples * 5 // 3:,} rows; one timed epoch after one warm-up epoch, median of "
+          f"{args.repeats}")
+    print("\n".join(machine.format_description(info)))
+    from .bench_gemm import probe_gflops
+    info["probe_gflops"] = {n: probe_gflops(n) for n in (info["blas_threads"], 1)}
+    print("one float32 GEMM (1024x784 @ 784x256) now runs at " + ", ".join(
+        f"{g:.0f} GFLOP/s on {n} thread{'s' * (n > 1)}" for n, g in info["probe_gflops"].items())
+        + " (DESIGN.md's 2-core anchor: ~270)")
+    # Memory first: Linux carries a parent's ru_maxrss into its children, so spawn them while
+    # this process is still small (before torch is imported and the data made).
+    memory = {} if args.no_memory else measure_memories(args.frameworks, args.samples)
+    modules = load(args.frameworks)
+
+    sizes = [args.samples // 4, args.samples // 2, args.samples, args.samples * 2]
+    X, y = mnist_like(sizes[-1] if args.scaling and "ffbp" in modules else args.samples)
+    mnist = X[:args.samples], y[:args.samples]
+    print("measuring (frameworks take turns; samples/s, fastest-slowest run):", flush=True)
+    throughput, others = measure(modules, mnist, tabular(args.samples * 5 // 3), args.repeats)
+    results = {"machine": info, "config": {k: v for k, v in vars(args).items() if k != "json"},
+               "throughput": throughput, "others_cpu_by_case": others,
+               "ratios": report.ratios(throughput), "memory": memory}
+
+    if args.scaling and "ffbp" in modules:
+        results["scaling"] = scaling(modules["ffbp"], X, y, sizes, args.repeats)
+
+    print(f"\nThroughput, samples/s (median of {args.repeats}; inference = predict on "
+          f"{args.samples:,} rows)")
+    print(report.throughput_table(throughput, others))
+    print("\nRatios (ffbp samples/s over the reference's) and the issue's targets")
+    print(report.ratio_table(results["ratios"]))
+    if results.get("memory"):
+        print(f"\nPeak memory (MiB) of one training epoch, batch 128, "
+              f"{args.samples:,} samples, one process per framework")
+        print(report.memory_table(results["memory"]))
+    if results.get("scaling"):
+        print("\nScaling: ffbp, batch 128, time per epoch")
+        print(report.scaling_table(results["scaling"]))
+    results["elapsed_s"] = time.perf_counter() - started
+    results["others_cpu_share"] = share = machine.others_share(cpu_start, machine.cpu_snapshot())
+    print(f"\ntotal benchmark time: {results['elapsed_s']:.0f} s")
+    if share is not None:
+        print(f"other processes used {share:.0%} of the CPUs during the run"
+              + (" -- the numbers above are disturbed; rerun on a quiet machine"
+                 if share > report.DISTURBED else ""))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(results, f, indent=1)
+    return results
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,45 @@
+"""Smoke test of the benchmark (`make bench`): the quick run, ffbp only, on a few hundred
+samples, gives a well-formed table and sane numbers. Speed itself is not judged here."""
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CASES = ["train bs=32", "train bs=128", "train bs=1024", "tabular bs=128", "inference"]
+
+
+def test_quick_benchmark_ffbp_only(tmp_path):
+    out = tmp_path / "bench.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks.run", "--quick", "--only", "ffbp",
+         "--samples", "300", "--json", str(out)],
+        cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    results = json.loads(out.read_text())
+
+    assert list(results["throughput"]) == CASES
+    for case in CASES:
+        r = results["throughput"][case]["ffbp"]
+        assert math.isfinite(r["samples_per_s"]) and r["samples_per_s"] > 0
+        assert len(r["times"]) == 1 and r["seconds"] > 0      # --quick: one repeat
+
+    ratios = {(r["case"], r["reference"]): r for r in results["ratios"]}
+    assert ratios[("train bs=1024", "gemm")]["target"] == 0.8
+    assert all(r["ratio"] is None and r["status"].startswith("n/a") for r in ratios.values())
+
+    memory = results["memory"]["ffbp"]
+    assert 0 < memory["baseline_mib"] <= memory["peak_mib"]
+    assert "scaling" not in results                           # --quick skips it
+
+    # The printed throughput table: a header, a rule, then one row per case.
+    lines = proc.stdout.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("Throughput"))
+    assert lines[start + 1].split() == ["case", "ffbp"]
+    rows = lines[start + 3:start + 3 + len(CASES)]
+    for case, row in zip(CASES, rows, strict=True):
+        assert row.startswith(case)
+        assert float(row.split()[-1].replace(",", "")) > 0
+    assert "blas" in proc.stdout and "OPENBLAS_CORETYPE" in proc.stdout
