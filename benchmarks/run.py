@@ -4,8 +4,11 @@
     python -m benchmarks.run --quick          # CI smoke run: 6k samples, 1 repeat, no scaling
     python -m benchmarks.run --only ffbp,torch --json results.json
 
-Every framework trains the same network on the same synthetic data in this one process
-(memory is measured in separate processes). References that are not installed are skipped.
+Every framework trains the same network on the same synthetic data (regenerated from fixed
+seeds), each in a process of its own: PyTorch's OpenMP threads and OpenBLAS's threads both
+spin while they wait for work, so in one process each framework's idle pool steals the CPU
+from the other's (measured here: PyTorch at batch 32 ran 2x slower next to ffbp). References
+that are not installed are skipped.
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import subprocess
+import sys
 import time
 
 from . import machine, report
@@ -40,6 +45,7 @@ def parse_args(argv=None):
     p.add_argument("--no-memory", action="store_true", help="skip the peak-memory runs")
     p.add_argument("--no-scaling", action="store_true", help="skip the scaling runs")
     p.add_argument("--json", metavar="FILE", help="also write the results as JSON")
+    p.add_argument("--worker", help=argparse.SUPPRESS)    # internal: one framework's process
     args = p.parse_args(argv)
     args.samples = args.samples or (6_000 if args.quick else 60_000)
     args.repeats = args.repeats or (1 if args.quick else 3)
@@ -102,17 +108,152 @@ def measure_memories(frameworks, samples) -> dict:
     return out
 
 
-def scaling(module, X, y, sizes, repeats) -> list[dict]:
+def scaling(module, X, y, sizes, repeats, echo=True) -> list[dict]:
     rows = []
     for n in sizes:
         times = time_it({"ffbp": module.classifier_epoch(X[:n], y[:n], 128)}, repeats)["ffbp"]
         rows.append({"samples": n} | result(n, times))
-        print(f"  ffbp scaling {n:>9,} samples: {rows[-1]['seconds']:.3f} s/epoch", flush=True)
+        if echo:
+            print(f"  ffbp scaling {n:>9,} samples: {rows[-1]['seconds']:.3f} s/epoch",
+                  flush=True)
     return rows
+
+
+CASES = [(f"train bs={bs}", "classifier_epoch", bs) for bs in BATCH_SIZES] + [
+    (f"tabular bs={TABULAR_BATCH}", "regressor_epoch", TABULAR_BATCH),
+    ("inference", "predictor", None)]
+
+
+class Worker:
+    """One framework in a process of its own, timing one call at a time on request.
+
+    PyTorch's OpenMP threads and OpenBLAS's threads both spin while they wait for work, so
+    two frameworks in one process (or two live processes) steal the CPU from each other:
+    measured here, PyTorch at batch 32 ran 2x slower next to ffbp, and idle worker
+    processes took 13-40% of the CPUs from the one being timed. So only one framework's
+    process is alive at a time."""
+
+    def __init__(self, fw: str, args, announce: bool = True):
+        cmd = [sys.executable, "-m", "benchmarks.run", "--worker", fw, "--samples",
+               str(args.samples)] + ([] if args.scaling else ["--no-scaling"])
+        self.fw = fw
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     text=True, bufsize=1)
+        hello = self._read()
+        self.skipped = hello.get("skipped")
+        if self.skipped:
+            print(f"{report.LABELS[fw]}: skipped: {self.skipped}")
+        elif hello.get("version") and announce:
+            print(f"{report.LABELS[fw]}: {hello['version']}")
+        self.cases = set(hello.get("cases", ()))
+
+    def _read(self) -> dict:
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"the {self.fw} benchmark process died")
+        return json.loads(line)
+
+    def ask(self, **request) -> dict:
+        self.proc.stdin.write(json.dumps(request) + "\n")
+        return self._read()
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.stdin.close()
+            self.proc.wait(timeout=60)
+
+
+def measure_in_turns(frameworks, args) -> tuple[dict, dict, list | None]:
+    """Round r = 1..repeats: each framework in turn gets a fresh process that warms up and
+    times one call of every case, alone on the machine. The median over rounds is reported,
+    so every framework sees the machine at the same moments."""
+    times, shares, sizes, scaling_rows, skipped = {}, {}, {}, None, set()
+    for r in range(args.repeats):
+        for fw in frameworks:
+            if fw in skipped:
+                continue
+            w = Worker(fw, args, announce=r == 0)
+            if w.skipped:
+                skipped.add(fw)
+                continue
+            try:
+                for case, _, _ in CASES:
+                    if case not in w.cases:
+                        continue
+                    w.ask(op="warmup", case=case)
+                    reply = w.ask(op="time", case=case)
+                    times.setdefault(case, {}).setdefault(fw, []).append(reply["seconds"])
+                    shares.setdefault(case, []).append(reply["others"])
+                    sizes[case] = w.ask(op="size", case=case)["n"]
+                if fw == "ffbp" and args.scaling and r == args.repeats - 1:
+                    scaling_rows = w.ask(op="scaling", repeats=args.repeats)["rows"]
+            finally:
+                w.close()
+    throughput, others = {}, {}
+    for case, per_fw in times.items():
+        throughput[case] = {fw: result(sizes[case], t) for fw, t in per_fw.items()}
+        known = [x for x in shares[case] if x is not None]
+        others[case] = max(known) if known else None
+        for fw, t in per_fw.items():
+            print(f"  {case:<15} {report.LABELS[fw]:<12} "
+                  f"{throughput[case][fw]['samples_per_s']:>11,.0f} samples/s  "
+                  f"({min(t):.3f}-{max(t):.3f} s)", flush=True)
+    return throughput, others, scaling_rows
+
+
+def serve(fw: str, args) -> None:
+    """The worker process: answer timing requests for one framework on stdin/stdout."""
+    import contextlib
+    import gc
+    import io
+
+    quiet = io.StringIO()
+    with contextlib.redirect_stdout(quiet):
+        modules = load([fw])
+    if not modules:
+        print(json.dumps({"skipped": quiet.getvalue().strip() or "not installed"}), flush=True)
+        return
+    module = modules[fw]
+    scale = args.scaling and fw == "ffbp"
+    sizes = [args.samples // 4, args.samples // 2, args.samples, args.samples * 2]
+    X, y = mnist_like(sizes[-1] if scale else args.samples)
+    mnist = X[:args.samples], y[:args.samples]
+    tab = tabular(args.samples * 5 // 3)
+    data = {"classifier_epoch": mnist, "regressor_epoch": tab, "predictor": mnist}
+    cases = {case: (builder, bs) for case, builder, bs in CASES if hasattr(module, builder)}
+    print(json.dumps({"version": getattr(module, "VERSION", ""), "cases": list(cases)}),
+          flush=True)
+    built = {}
+    for line in sys.stdin:
+        req = json.loads(line)
+        if req["op"] == "scaling":
+            rows = scaling(module, X, y, sizes, req["repeats"], echo=False)
+            print(json.dumps({"rows": rows}), flush=True)
+            continue
+        builder, bs = cases[req["case"]]
+        Xc, yc = data[builder]
+        if req["op"] == "size":
+            print(json.dumps({"n": len(Xc)}), flush=True)
+            continue
+        if req["case"] not in built:
+            args_ = (Xc, yc) if bs is None else (Xc, yc, bs)
+            built[req["case"]] = getattr(module, builder)(*args_)
+        fn = built[req["case"]]
+        gc.collect()
+        start = machine.cpu_snapshot()
+        t0 = time.perf_counter()
+        fn()
+        seconds = time.perf_counter() - t0
+        print(json.dumps({"seconds": seconds,
+                          "others": machine.others_share(start, machine.cpu_snapshot())}),
+              flush=True)
 
 
 def main(argv=None) -> dict:
     args = parse_args(argv)
+    if args.worker:
+        serve(args.worker, args)
+        return {}
     started, cpu_start = time.perf_counter(), machine.cpu_snapshot()
     info = machine.describe()
     print(f"ffbp benchmark: 784-256-128-10 ReLU, softmax cross-entropy, Adam(1e-3), float32, "
@@ -128,19 +269,14 @@ def main(argv=None) -> dict:
     # Memory first: Linux carries a parent's ru_maxrss into its children, so spawn them while
     # this process is still small (before torch is imported and the data made).
     memory = {} if args.no_memory else measure_memories(args.frameworks, args.samples)
-    modules = load(args.frameworks)
-
-    sizes = [args.samples // 4, args.samples // 2, args.samples, args.samples * 2]
-    X, y = mnist_like(sizes[-1] if args.scaling and "ffbp" in modules else args.samples)
-    mnist = X[:args.samples], y[:args.samples]
-    print("measuring (frameworks take turns; samples/s, fastest-slowest run):", flush=True)
-    throughput, others = measure(modules, mnist, tabular(args.samples * 5 // 3), args.repeats)
+    print(f"measuring ({args.repeats} rounds; in each, every framework in a fresh process of "
+          f"its own, alone on the machine):", flush=True)
+    throughput, others, scaling_rows = measure_in_turns(args.frameworks, args)
     results = {"machine": info, "config": {k: v for k, v in vars(args).items() if k != "json"},
                "throughput": throughput, "others_cpu_by_case": others,
                "ratios": report.ratios(throughput), "memory": memory}
-
-    if args.scaling and "ffbp" in modules:
-        results["scaling"] = scaling(modules["ffbp"], X, y, sizes, args.repeats)
+    if args.scaling and "ffbp" in args.frameworks:
+        results["scaling"] = scaling_rows
 
     print(f"\nThroughput, samples/s (median of {args.repeats}; inference = predict on "
           f"{args.samples:,} rows)")

@@ -54,8 +54,8 @@ def batches(n: int, batch_size: int):
 
 def time_it(fns: dict, repeats: int, warmup: int = 1) -> dict[str, list[float]]:
     """Seconds of each of ``repeats`` calls of every ``fns[name]()``, after ``warmup``
-    untimed calls each. The functions take turns, so that a disturbance from outside (another
-    process on the machine) hits all of them alike rather than one framework."""
+    untimed calls each. Within one framework's process the functions take turns, so that a
+    disturbance from outside (another process on the machine) hits all of them alike."""
     for fn in fns.values():
         for _ in range(warmup):
             fn()

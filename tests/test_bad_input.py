@@ -113,3 +113,83 @@ def test_bad_input_raises_a_clear_error(case):
 def test_ffbp_errors_are_value_errors():
     for error in (ShapeError, DataError, ConfigError, NotFittedError):
         assert issubclass(error, ValueError) and issubclass(error, ffbp.errors.FFBPError)
+
+
+# -- the same promise at the other two boundaries: estimators and the command line -------
+
+def _estimator_cases():
+    from ffbp.sklearn import MLPClassifier, MLPRegressor
+
+    small = dict(hidden_layer_sizes=(4,), max_iter=2)
+    y3 = np.array([0, 1, 2, 1])
+    return {
+        "estimator: unknown activation": (
+            lambda: MLPClassifier(activation="relu6", **{**small}).fit(X, y3), ConfigError,
+            "activation"),
+        "estimator: unknown optimizer": (
+            lambda: MLPClassifier(optimizer="adamm", **small).fit(X, y3), ConfigError,
+            "optimizer"),
+        "estimator: negative alpha": (
+            lambda: MLPRegressor(alpha=-1.0, **small).fit(X, Y_REG), ConfigError, "alpha"),
+        "estimator: bad hidden sizes": (
+            lambda: MLPClassifier(hidden_layer_sizes=(0,), max_iter=2).fit(X, y3),
+            ConfigError, "hidden_layer_sizes"),
+        "estimator: dropout of 1": (
+            lambda: MLPClassifier(dropout=1.0, **small).fit(X, y3), ConfigError, "dropout"),
+        "estimator: bad dtype": (
+            lambda: MLPClassifier(dtype=np.int32, **small).fit(X, y3), ConfigError, "dtype"),
+        "estimator: predict before fit": (
+            lambda: MLPClassifier(**small).predict(X), ValueError, "not fitted"),
+        "estimator: wrong number of features": (
+            lambda: MLPClassifier(**small).fit(X, y3).predict(np.ones((2, 5))), ValueError,
+            "features"),
+    }
+
+
+@pytest.fixture(scope="module")
+def estimator_cases():
+    pytest.importorskip("sklearn")
+    return _estimator_cases()
+
+
+ESTIMATOR_CASES = ["estimator: unknown activation", "estimator: unknown optimizer",
+                   "estimator: negative alpha", "estimator: bad hidden sizes",
+                   "estimator: dropout of 1", "estimator: bad dtype",
+                   "estimator: predict before fit", "estimator: wrong number of features"]
+
+
+@pytest.mark.parametrize("case", ESTIMATOR_CASES)
+def test_estimator_bad_input(case, estimator_cases):
+    call, error, message = estimator_cases[case]
+    with pytest.raises(error, match=message):
+        call()
+
+
+CLI_CASES = {   # argv (with {csv} for a small valid table), exit code, message fragment
+    "cli: unknown command": (["fly"], 2, "invalid choice"),
+    "cli: train without -o": (["train", "{csv}", "--target", "label"], 2, "-o/--output"),
+    "cli: missing target column": (["train", "{csv}", "--target", "nope", "-o", "{out}"], 1,
+                                   "nope"),
+    "cli: file not found": (["train", "{dir}/missing.csv", "--target", "label", "-o",
+                             "{out}"], 1, "no such file"),
+    "cli: bad learning rate": (["train", "{csv}", "--target", "label", "--lr", "-1", "-o",
+                                "{out}"], 2, "lr"),
+    "cli: unknown optimizer": (["train", "{csv}", "--target", "label", "--optimizer",
+                                "adamm", "-o", "{out}"], 2, "adam"),
+    "cli: a model that is not one": (["summary", "{csv}"], 1, "not an ffbp model file"),
+}
+
+
+@pytest.mark.parametrize("case", list(CLI_CASES))
+def test_cli_bad_input_is_one_line_with_an_exit_code(case, tmp_path, capsys):
+    pytest.importorskip("pandas")
+    from ffbp.cli import main
+
+    csv = tmp_path / "t.csv"
+    csv.write_text("a,b,label\n1,2,x\n3,4,y\n5,6,x\n7,8,y\n")
+    argv, code, message = CLI_CASES[case]
+    argv = [a.format(csv=csv, out=tmp_path / "m.ffbp", dir=tmp_path) for a in argv]
+    assert main(argv) == code
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith("ffbp: error:"), err
+    assert message in err and "Traceback" not in err
