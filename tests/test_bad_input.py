@@ -135,7 +135,8 @@ def _estimator_cases():
             lambda: MLPClassifier(hidden_layer_sizes=(0,), max_iter=2).fit(X, y3),
             ConfigError, "hidden_layer_sizes"),
         "estimator: dropout of 1": (
-            lambda: MLPClassifier(dropout=1.0, **small).fit(X, y3), ConfigError, "dropout"),
+            lambda: MLPClassifier(dropout=1.0, **small).fit(X, y3), ConfigError,
+            "Dropout p must be a probability"),
         "estimator: bad dtype": (
             lambda: MLPClassifier(dtype=np.int32, **small).fit(X, y3), ConfigError, "dtype"),
         "estimator: predict before fit": (
