@@ -16,7 +16,7 @@ import os
 import numpy as np
 
 ENABLED = False
-adam_direction = rms_direction = None
+adam_direction = rms_direction = count_out_of_range = None
 
 if os.environ.get("FFBP_NUMBA", "1") != "0":
     try:
@@ -53,6 +53,16 @@ if os.environ.get("FFBP_NUMBA", "1") != "0":
                 s[i] = si
                 g[i] = gi / (np.sqrt(si) + eps)
 
+        @numba.njit(cache=True, nogil=True, error_model="numpy")
+        def count_out_of_range(a, limit):  # noqa: F811
+            """How many entries are NaN, ±inf or ≥ limit in magnitude (NaN fails every
+            comparison). An integer sum, which LLVM vectorises; a BLAS dot product measured
+            3-6x slower inside the training loop (its threads have to wake up)."""
+            bad = 0
+            for i in range(a.size):
+                bad += not (abs(a[i]) < limit)
+            return bad
+
         def adam_direction(g, m, v, b1, b2, eps, c1, c2):  # noqa: F811
             """In place: m ← β₁m + (1−β₁)g, v ← β₂v + (1−β₂)g², g ← m / (c₁(√v/c₂ + ε))."""
             t = g.dtype.type
@@ -78,6 +88,17 @@ def flush_denormals(a: np.ndarray, scratch: np.ndarray, mask: np.ndarray) -> Non
     np.abs(a, out=scratch)
     np.less(scratch, np.finfo(a.dtype).tiny, out=mask)
     np.putmask(a, mask, 0)
+
+
+def sane(a: np.ndarray) -> bool:
+    """True when every entry of ``a`` is finite and below √(largest float) in magnitude
+    (1.8e19 in float32): a step that size has diverged, and its square would already
+    overflow. One pass, compiled when numba is there."""
+    limit = a.dtype.type(np.sqrt(np.finfo(a.dtype).max))
+    if use(count_out_of_range):
+        return count_out_of_range(a, limit) == 0
+    with np.errstate(invalid="ignore"):
+        return bool(np.abs(a).max(initial=0) < limit)   # NaN makes max NaN: not < limit
 
 
 def use(kernel) -> bool:

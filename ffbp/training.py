@@ -15,6 +15,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from . import _fitdata as data
+from . import _kernels
 from . import checkpoint as ckpt
 from ._validation import check_positive, lookup
 from .callbacks import EarlyStopping, LossTolerance
@@ -218,11 +219,9 @@ class _Trainer:
                 coef, share = wb / wb.sum(), wb.sum() / w.sum()
             value, _ = net._loss_and_gradients(*batches.get(lo, hi), loss, coef)
             opt.update(net.flat_grads, state, net.flat_values)
-            # One dot product catches a NaN/inf anywhere in the step before it is applied,
-            # so the weights always stay those of the last finite step.
-            with np.errstate(over="ignore", invalid="ignore"):
-                square = net.flat_grads @ net.flat_grads
-            if not (math.isfinite(value) and math.isfinite(square)):
+            # One pass catches a NaN/inf (or an absurd 1e19) anywhere in the step before it
+            # is applied, so the weights always stay those of the last finite step.
+            if not (math.isfinite(value) and _kernels.sane(net.flat_grads)):
                 if self._diverged(value, epoch, b):
                     return None
             apply_updates(net.flat_values, net.flat_grads)

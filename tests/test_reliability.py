@@ -134,3 +134,22 @@ def test_early_stopping_restores_batch_norm_statistics_too(rng):
                       patience=3, callbacks=[record], seed=0, verbose=False)
     assert history.best_epoch is not None and history.best_epoch < history.epochs - 1
     np.testing.assert_array_equal(net.layers[1].running_mean, stats[history.best_epoch])
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+def test_the_sanity_check_of_updates(compiled, monkeypatch):
+    """An update is refused when any entry is NaN, ±inf or at least √(largest float)."""
+    import ffbp._kernels as kernels
+
+    if compiled and kernels.count_out_of_range is None:
+        pytest.skip("numba is not installed")
+    monkeypatch.setattr(kernels, "ENABLED", compiled)
+    for dtype in (np.float32, np.float64):
+        limit = np.sqrt(np.finfo(dtype).max)
+        a = np.linspace(-1, 1, 1001).astype(dtype)
+        a[7] = dtype(limit) * dtype(0.99)             # large but still a step
+        assert kernels.sane(a)
+        for bad in (np.nan, np.inf, -np.inf, limit * 2, -limit * 2):
+            b = a.copy()
+            b[500] = bad
+            assert not kernels.sane(b), (dtype, bad)
