@@ -98,12 +98,56 @@ def _build_layer(spec, index, path):
                              f"{args}: {exc}") from None
 
 
+def _declared_shapes(path) -> dict:
+    """Tensor name -> shape as the file's table declares them (no tensor data is read)."""
+    from safetensors import SafetensorError, safe_open
+
+    try:
+        with safe_open(os.fspath(path), "np") as fh:
+            return {name: tuple(fh.get_slice(name).get_shape()) for name in fh.keys()}
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise ModelFileError(f"{path}: unreadable tensor table: {exc}") from None
+
+
+def _implied_shapes(spec: dict, index: int) -> dict:
+    """The parameter shapes a layer spec would allocate, computed without allocating."""
+    kind, name = spec.get("type"), f"layer{index}"
+    if kind == "Dense":
+        i, o = spec.get("in_features"), spec.get("out_features")
+        shapes = {f"{name}.W": (i, o)}
+        if spec.get("bias", True):
+            shapes[f"{name}.b"] = (o,)
+        return shapes
+    if kind == "BatchNorm":
+        n = spec.get("num_features")
+        return {f"{name}.{k}": (n,) for k in ("gamma", "beta", "running_mean", "running_var")}
+    return {}
+
+
+def _check_sizes(header, declared, path) -> None:
+    """Refuse a header whose layers would allocate other shapes than the tensors the file
+    declares, before any layer allocates: an edited header could otherwise ask for
+    Dense(3, 2_000_000_000) and exhaust the memory before the mismatch is noticed."""
+    layers = header.get("layers")
+    if not isinstance(layers, list):
+        raise ModelFileError(f"{path}: 'layers' must be a list")
+    for index, spec in enumerate(layers):
+        if not isinstance(spec, dict):
+            raise ModelFileError(f"{path}: layer {index} is not a JSON object")
+        for tensor, shape in _implied_shapes(spec, index).items():
+            if declared.get(tensor) != shape:
+                raise ModelFileError(f"{path}: layer {index} ({spec.get('type')}) needs "
+                                     f"{tensor} of shape {shape}, the file declares "
+                                     f"{declared.get(tensor)}")
+
+
 def load(path) -> Network:
     """Rebuild the network saved at ``path``; raises ``ModelFileError`` for any bad file."""
     from safetensors import SafetensorError
     from safetensors.numpy import load_file
 
     header = read_header(path)
+    _check_sizes(header, _declared_shapes(path), path)
     try:
         layers = [_build_layer(spec, i, path) for i, spec in enumerate(header["layers"])]
         net = Network(layers, dtype=np.dtype(header["dtype"]))

@@ -51,14 +51,31 @@ def _load_bytes(tmp_path, blob: bytes):
         net = ffbp.load(path)
     except ModelFileError:
         return None
-    # A file that loads must give a usable network.
-    Y = net.forward(np.zeros((2, net.n_features)))
+    # A file that loads must give a usable network (its weights may be huge but finite:
+    # valid data, whose outputs may overflow, which is not an error of loading).
+    with np.errstate(all="ignore"):
+        Y = net.forward(np.zeros((2, net.n_features)))
     assert Y.shape == (2, net.n_outputs)
     return net
 
 
 def test_the_unmodified_file_loads(tmp_path):
     assert _load_bytes(tmp_path, VALID) is not None
+
+
+def test_a_header_asking_for_a_huge_layer_is_refused_before_allocating(tmp_path):
+    """Found by the fuzzer: Dense(3, 1_888_265_144) in an edited header made load allocate
+    42 GiB before noticing the tensors did not match."""
+    header = json.loads(json.dumps(FFBP_HEADER))
+    header["layers"][0]["out_features"] = 1_888_265_144
+    with pytest.raises(ModelFileError, match="needs layer0.W of shape"):
+        ffbp.load(_write(tmp_path, _rewrite(header)))
+
+
+def _write(tmp_path, blob):
+    path = tmp_path / "m.ffbp"
+    path.write_bytes(blob)
+    return path
 
 
 @FUZZ
