@@ -19,7 +19,7 @@ def kernels(request, monkeypatch):
     """Run every optimiser test on both paths: the fused numba kernels and plain NumPy."""
     import ffbp._kernels
 
-    if request.param == "numba" and not ffbp._kernels.ENABLED:
+    if request.param == "numba" and not ffbp._kernels.available():
         pytest.skip("numba is not installed")
     monkeypatch.setattr(ffbp._kernels, "ENABLED", request.param == "numba")
     return request.param

@@ -99,9 +99,8 @@ def scale_by_adam(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8
         t = state["count"] = state["count"] + 1
         m, v, tmp = state["mu"], state["nu"], state["_scratch"]
         c1, c2 = 1.0 - b1 ** t, math.sqrt(1.0 - b2 ** t)
-        if _kernels.use(_kernels.adam_direction):     # the same formula in one pass
-            _kernels.adam_direction(updates, m, v, b1, b2, eps, c1, c2)
-            return
+        if _kernels.adam_direction(updates, m, v, b1, b2, eps, c1, c2):
+            return                                  # done by the compiled one-pass twin
         np.multiply(updates, updates, out=tmp)      # g², before u is overwritten
         tmp *= 1.0 - b2
         v *= b2
@@ -135,9 +134,8 @@ def scale_by_rms(decay: float = 0.99, eps: float = 1e-8) -> GradientTransformati
 
     def update(updates, state, params):
         s, tmp = state["nu"], state["_scratch"]
-        if _kernels.use(_kernels.rms_direction):      # the same formula in one pass
-            _kernels.rms_direction(updates, s, rho, eps)
-            return
+        if _kernels.rms_direction(updates, s, rho, eps):
+            return                                  # done by the compiled one-pass twin
         np.multiply(updates, updates, out=tmp)
         tmp *= 1.0 - rho
         s *= rho
