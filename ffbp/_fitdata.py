@@ -77,10 +77,19 @@ def n_correct(decided, labels) -> int:
     return int(np.count_nonzero(decided == labels))
 
 
-def evaluate(net, loss, Xv, Tv, classify) -> dict:
-    """val_loss (and val_accuracy) in inference mode, in chunks."""
-    Y = net._predict_raw(Xv)
-    logs = {"val_loss": float(loss._values(Y, Tv).mean())}
+def evaluate(net, loss, Xv, Tv, classify, comm=None) -> dict:
+    """val_loss (and val_accuracy) in inference mode, in chunks; under MPI each rank
+    evaluates its shard of the rows and the sums are reduced."""
+    lo, hi = (0, len(Xv)) if comm is None else comm.shard(0, len(Xv))
+    total = correct = 0.0
+    if hi > lo:
+        Y = net._predict_raw(Xv[lo:hi])
+        total = float(loss._values(Y, Tv[lo:hi]).sum())
+        if classify:
+            correct = n_correct(loss.decide(Y), loss.target_classes(Tv[lo:hi]))
+    if comm is not None:
+        total, correct = comm.sum_numbers(total, correct)
+    logs = {"val_loss": total / len(Xv)}
     if classify:
-        logs["val_accuracy"] = n_correct(loss.decide(Y), loss.target_classes(Tv)) / len(Xv)
+        logs["val_accuracy"] = correct / len(Xv)
     return logs

@@ -17,6 +17,7 @@ from tqdm.auto import tqdm
 from . import _fitdata as data
 from . import _kernels
 from . import checkpoint as ckpt
+from . import distributed as mpi
 from ._validation import check_positive, lookup
 from .callbacks import EarlyStopping, LossTolerance
 from .errors import ConfigError, FFBPError
@@ -46,7 +47,7 @@ def fit(net, X, y, loss="mse", optimizer=None, *, epochs: int = 100, batch_size=
         restore_best_weights: bool = True, tol: float | None = None,
         n_iter_no_change: int = 5, callbacks=(), seed: int | None = None,
         sample_weight=None, verbose=None, checkpoint=None, checkpoint_every: int = 1,
-        resume=None, on_nan: str = "raise") -> History:
+        resume=None, on_nan: str = "raise", distributed: bool = False) -> History:
     """Train ``net`` on (X, y) by back-propagation and return a :class:`History`.
 
     Each step: forward a batch, compute E and ∂E/∂θ for every parameter θ by
@@ -86,11 +87,32 @@ def fit(net, X, y, loss="mse", optimizer=None, *, epochs: int = 100, batch_size=
         on_nan: when the loss or an update becomes NaN/inf (the update is never applied,
             so the weights stay those of the last finite step): "raise" a
             ``DivergenceError``, or "stop" training with a warning.
+        distributed: data-parallel training over MPI when launched with ``mpiexec -n P
+            python -m mpi4py script.py`` (see ``ffbp.distributed``); one process otherwise.
 
     Ctrl-C finishes the current batch, writes the checkpoint (when ``checkpoint`` is given)
     and raises ``TrainingInterrupted`` (a ``KeyboardInterrupt``); a second Ctrl-C stops at
     once.
     """
+    comm = mpi.world(net) if distributed else mpi.Comm()
+    try:
+        return _fit(net, X, y, loss, optimizer, comm, epochs=epochs, batch_size=batch_size,
+                    shuffle=shuffle, validation_split=validation_split,
+                    validation_data=validation_data, metrics=metrics,
+                    early_stopping=early_stopping, patience=patience,
+                    restore_best_weights=restore_best_weights, tol=tol,
+                    n_iter_no_change=n_iter_no_change, callbacks=callbacks, seed=seed,
+                    sample_weight=sample_weight, verbose=verbose, checkpoint=checkpoint,
+                    checkpoint_every=checkpoint_every, resume=resume, on_nan=on_nan)
+    except Exception as exc:           # under MPI: say which rank, then the job is aborted
+        mpi.report_failure(comm, exc)
+        raise
+
+
+def _fit(net, X, y, loss, optimizer, comm, *, epochs, batch_size, shuffle, validation_split,
+         validation_data, metrics, early_stopping, patience, restore_best_weights, tol,
+         n_iter_no_change, callbacks, seed, sample_weight, verbose, checkpoint,
+         checkpoint_every, resume, on_nan) -> History:
     loss = net.check_loss(loss)
     optimizer = gd(0.1) if optimizer is None else optimizer
     if not (hasattr(optimizer, "init") and hasattr(optimizer, "update")):
@@ -123,15 +145,15 @@ def fit(net, X, y, loss="mse", optimizer=None, *, epochs: int = 100, batch_size=
     if tol is not None:
         hooks.append(LossTolerance(tol, n_iter_no_change))
     trainer = _Trainer(net, loss, optimizer, X, T, w, val, batch_size, shuffle, metrics,
-                       hooks, seed, checkpoint, checkpoint_every, on_nan)
-    return trainer.run(int(epochs), meta, resume, verbose)
+                       hooks, seed, checkpoint, checkpoint_every, on_nan, comm)
+    return trainer.run(int(epochs), meta, resume, verbose if comm.is_root else False)
 
 
 class _Trainer:
     """One ``fit`` call's state: what to train on, where it stands, how to save it."""
 
     def __init__(self, net, loss, optimizer, X, T, w, val, batch_size, shuffle, metrics,
-                 hooks, seed, checkpoint, checkpoint_every, on_nan):
+                 hooks, seed, checkpoint, checkpoint_every, on_nan, comm):
         self.net, self.loss, self.optimizer = net, loss, optimizer
         self.X, self.T, self.w, self.val = X, T, w, val
         self.bounds = data.batch_bounds(len(X), batch_size, net.layers)
@@ -142,6 +164,7 @@ class _Trainer:
         self.rng = np.random.default_rng(seed)
         self.history = History()
         self.interrupted = False
+        self.comm = comm
 
     # -- the loop ------------------------------------------------------------------------
     def run(self, epochs, meta, resume, verbose) -> History:
@@ -206,18 +229,28 @@ class _Trainer:
         uniform = np.full(self.bounds[0][1], 1.0 / self.bounds[0][1], dtype=net.dtype)
         batch_hooks = [cb.on_batch_end for cb in self.hooks if hasattr(cb, "on_batch_end")]
         report_every, pending = max(1, len(self.bounds) // 50), 0
+        comm = self.comm
         for b in range(first_batch, len(self.bounds)):
             lo, hi = self.bounds[b]
             size = hi - lo
+            a, c = comm.shard(lo, hi)          # this rank's rows (all of them on one process)
             if we is None:
-                coef = uniform if size == len(uniform) else np.full(size, 1.0 / size, net.dtype)
+                coef = uniform if c - a == len(uniform) and comm.size == 1 else np.full(
+                    c - a, 1.0 / size, net.dtype)
                 share = size / n
             else:
                 wb = we[lo:hi]
                 if wb.sum() == 0:
                     continue                              # nothing in this batch counts
-                coef, share = wb / wb.sum(), wb.sum() / w.sum()
-            value, _ = net._loss_and_gradients(*batches.get(lo, hi), loss, coef)
+                coef, share = we[a:c] / wb.sum(), wb.sum() / w.sum()
+            if c > a:
+                value, _ = net._loss_and_gradients(*batches.get(a, c), loss, coef)
+            else:                                         # more ranks than rows
+                value = 0.0
+                net.flat_grads[...] = 0
+            if comm.size > 1:       # Σ of the shards' parts of the global mean: its gradient
+                comm.sum_(net.flat_grads)
+                value = comm.sum_numbers(value)[0]
             opt.update(net.flat_grads, state, net.flat_values)
             # One pass catches a NaN/inf (or an absurd 1e19) anywhere in the step before it
             # is applied, so the weights always stay those of the last finite step.
@@ -225,8 +258,8 @@ class _Trainer:
                 if self._diverged(value, epoch, b):
                     return None
             apply_updates(net.flat_values, net.flat_grads)
-            if self.classify:
-                correct += data.n_correct(loss.decide(net._output), le[lo:hi])
+            if self.classify and c > a:
+                correct += data.n_correct(loss.decide(net._output), le[a:c])
             total += value * share
             for hook in batch_hooks:
                 hook(b, {"loss": value, "size": size})
@@ -240,9 +273,9 @@ class _Trainer:
         penalty = getattr(opt, "penalty", None)
         logs = {"loss": total + (penalty(net.flat_values, state) if penalty else 0.0)}
         if self.classify:
-            logs["accuracy"] = correct / n
+            logs["accuracy"] = comm.sum_numbers(correct)[0] / n
         if self.val is not None:
-            logs.update(data.evaluate(net, loss, *self.val, self.classify))
+            logs.update(data.evaluate(net, loss, *self.val, self.classify, comm))
         return logs
 
     # -- when things go wrong ------------------------------------------------------------
@@ -259,8 +292,9 @@ class _Trainer:
         return True
 
     def _catch_sigint(self):
-        """Turn the first Ctrl-C into a flag checked after each batch (main thread only)."""
-        if threading.current_thread() is not threading.main_thread():
+        """Turn the first Ctrl-C into a flag checked after each batch (main thread only; not
+        under MPI, where the ranks could see it at different batches and wait forever)."""
+        if threading.current_thread() is not threading.main_thread() or self.comm.size > 1:
             return None
 
         def handler(signum, frame):
@@ -284,6 +318,8 @@ class _Trainer:
                                   self.checkpoint)
 
     def _save(self, epochs_done, extra=None):
+        if not self.comm.is_root:                         # one writer per job
+            return
         ckpt.save_checkpoint(self.checkpoint, self.net, epoch=epochs_done,
                              history=self.history, rng=self.rng,
                              extra={"seed": self.seed, **(extra or {})})

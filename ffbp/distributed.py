@@ -1,0 +1,82 @@
+"""Synchronous data-parallel training over MPI (``pip install "ffbp[mpi]"``).
+
+Launched as ``mpiexec -n P python -m mpi4py script.py``, every rank builds the same network
+from the same seed and calls ``fit(..., distributed=True)``. Every global mini-batch is split
+into P contiguous shards; each rank back-propagates its shard with the coefficients of the
+*global* batch mean, so one ``Allreduce(MPI.IN_PLACE, flat_grads, SUM)`` on the flat
+gradient buffer gives every rank exactly ∂E/∂θ of the whole batch, and every rank applies
+the same update: the result equals single-process training on the same batches up to the
+order of floating-point sums. Rank 0 alone writes checkpoints and shows progress;
+validation is sharded and its sums reduced.
+
+Limits, refused or documented: batch-norm statistics are not synchronised (a network with
+BatchNorm is refused when P > 1); dropout masks are drawn per rank. Without ``mpiexec``
+(one process) ``distributed=True`` changes nothing.
+
+``python -m mpi4py`` matters: an exception on one rank then aborts the whole job instead of
+leaving the other ranks waiting forever in the next all-reduce.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+
+from .errors import ConfigError
+
+
+class Comm:
+    """The ranks of one job: ``rank``, ``size`` and in-place sums across them."""
+
+    def __init__(self, mpi_comm=None):
+        self._comm = mpi_comm
+        self.rank = 0 if mpi_comm is None else mpi_comm.Get_rank()
+        self.size = 1 if mpi_comm is None else mpi_comm.Get_size()
+
+    @property
+    def is_root(self) -> bool:
+        return self.rank == 0
+
+    def sum_(self, array: np.ndarray) -> np.ndarray:
+        """Σ over ranks of ``array``, in place (the flat gradient buffer: one message)."""
+        if self.size > 1:
+            from mpi4py import MPI
+
+            self._comm.Allreduce(MPI.IN_PLACE, array, op=MPI.SUM)
+        return array
+
+    def sum_numbers(self, *values: float) -> list[float]:
+        """Σ over ranks of a few numbers (losses, counts), in one all-reduce."""
+        return list(self.sum_(np.array(values, dtype=np.float64)))
+
+    def shard(self, lo: int, hi: int) -> tuple[int, int]:
+        """This rank's contiguous part of rows lo:hi (sizes differ by at most one)."""
+        n = hi - lo
+        start = lo + (n * self.rank) // self.size
+        return start, lo + (n * (self.rank + 1)) // self.size
+
+
+def world(net=None) -> Comm:
+    """The MPI world this process runs in (a single-rank Comm without MPI)."""
+    try:
+        from mpi4py import MPI
+    except ImportError:
+        raise ConfigError('distributed=True needs mpi4py: pip install "ffbp[mpi]" and launch '
+                          'with mpiexec -n P python -m mpi4py script.py') from None
+    comm = Comm(MPI.COMM_WORLD)
+    if comm.size > 1 and net is not None:
+        from .layers.batchnorm import BatchNorm
+
+        if any(isinstance(layer, BatchNorm) for layer in net.layers):
+            raise ConfigError("distributed training does not synchronise batch-norm "
+                              "statistics across ranks yet: remove BatchNorm or train on one "
+                              "process")
+    return comm
+
+
+def report_failure(comm: Comm, exc: BaseException) -> None:
+    """Name the failing rank on stderr before the job is aborted."""
+    if comm.size > 1:
+        print(f"ffbp: rank {comm.rank} of {comm.size} failed: {type(exc).__name__}: {exc}",
+              file=sys.stderr, flush=True)
