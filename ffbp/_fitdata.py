@@ -7,7 +7,8 @@ import math
 import numpy as np
 
 from ._validation import as_matrix, check_sample_weight
-from .errors import ConfigError, ShapeError
+from .data import is_source
+from .errors import ConfigError, DataError, ShapeError
 
 
 def training_arrays(net, loss, X, y, sample_weight):
@@ -20,10 +21,13 @@ def training_arrays(net, loss, X, y, sample_weight):
 
 
 def validation(net, loss, X, T, w, split, data, seed):
-    """Split off (or prepare) the validation set; return the training part and it."""
+    """Split off (or prepare) the validation set; return the training part and it (a pair
+    of arrays, a source, or None)."""
     if data is not None:
         if split:
             raise ConfigError("give validation_split or validation_data, not both")
+        if is_source(data):
+            return X, T, w, data
         try:
             Xv, yv = data
         except (TypeError, ValueError):
@@ -44,6 +48,17 @@ def validation(net, loss, X, T, w, split, data, seed):
     return X[train], T[train], (None if w is None else w[train]), (X[val], T[val])
 
 
+def validation_feed(net, loss, data, seed, comm, classify):
+    """What ``evaluate`` reads: a feed whose ``validation_chunks`` are this rank's part of
+    the validation set (None without one)."""
+    if data is None:
+        return None
+    if is_source(data):
+        return Streamed(net, loss, data, None, False, seed, comm, classify)
+    Xv, Tv = data                                   # arrays prepared by ``validation``
+    return Replicated(net, Xv, Tv, None, None, None, False, comm)
+
+
 def batch_bounds(n: int, batch_size, layers) -> list[tuple[int, int]]:
     """(start, stop) of each batch; a last batch smaller than some layer's ``min_batch``
     (batch norm needs 2 samples) is folded into the one before it."""
@@ -54,21 +69,166 @@ def batch_bounds(n: int, batch_size, layers) -> list[tuple[int, int]]:
     return list(zip(starts, starts[1:] + [n], strict=True))
 
 
-class Batches:
-    """Rows lo:hi of (X, T) in the epoch's shuffled ``order``, gathered batch by batch with
-    fancy indexing: no shuffled copy of the whole data set per epoch (for 60,000
-    MNIST-sized rows that copy is 188 MB written and read again, and doubles the memory).
-    ``X[rows]`` measured 3.6x faster than ``np.take(X, rows, out=buffer)`` here, so the
-    small per-batch allocation is the cheaper choice. Without shuffling: plain views."""
+class Replicated:
+    """Every rank holds all of (X, T): each epoch shuffles the row order (from ``rng``,
+    the same on every rank) and each rank takes its shard of every global batch.
 
-    def __init__(self, X, T, order):
-        self.X, self.T, self.order = X, T, order
+    Rows are gathered batch by batch with fancy indexing: no shuffled copy of the whole
+    data set per epoch (for 60,000 MNIST-sized rows that copy is 188 MB written and read
+    again, and doubles the memory). ``X[rows]`` measured 3.6x faster than
+    ``np.take(X, rows, out=buffer)`` here, so the small per-batch allocation is the cheaper
+    choice. Without shuffling: plain views."""
 
-    def get(self, lo: int, hi: int):
-        if self.order is None:
-            return self.X[lo:hi], self.T[lo:hi]
-        rows = self.order[lo:hi]
-        return self.X[rows], self.T[rows]
+    def __init__(self, net, X, T, w, labels, batch_size, shuffle, comm):
+        self.X, self.T, self.w, self.labels = X, T, w, labels
+        self.bounds = batch_bounds(len(X), batch_size, net.layers)
+        self.n_samples, self.shuffle, self.comm, self.dtype = len(X), shuffle, comm, net.dtype
+        # One preallocated coefficient vector for the common case (full batches, no MPI).
+        self.uniform = np.full(self.bounds[0][1], 1.0 / self.bounds[0][1], dtype=net.dtype)
+
+    def steps(self, rng, epoch, first_batch):
+        """(batch index, global size, share of the epoch, coefficients, X, T, labels) of
+        each step; X is None on a rank with no rows in that batch."""
+        n, w, comm = self.n_samples, self.w, self.comm
+        order = rng.permutation(n) if self.shuffle else None
+        we = None if w is None else (w[order] if self.shuffle else w)
+        le = None if self.labels is None else (
+            self.labels[order] if self.shuffle else self.labels)
+        for b in range(first_batch, len(self.bounds)):
+            lo, hi = self.bounds[b]
+            size = hi - lo
+            a, c = comm.shard(lo, hi)          # this rank's rows (all of them on one process)
+            if we is None:
+                coef = self.uniform if c - a == len(self.uniform) and comm.size == 1 else \
+                    np.full(c - a, 1.0 / size, self.dtype)
+                share = size / n
+            else:
+                wb = we[lo:hi]
+                if wb.sum() == 0:
+                    continue                              # nothing in this batch counts
+                coef, share = we[a:c] / wb.sum(), wb.sum() / w.sum()
+            if c == a:                                    # more ranks than rows
+                yield b, size, share, coef, None, None, None
+                continue
+            if order is None:
+                Xb, Tb = self.X[a:c], self.T[a:c]
+            else:
+                rows = order[a:c]
+                Xb, Tb = self.X[rows], self.T[rows]
+            yield b, size, share, coef, Xb, Tb, None if le is None else le[a:c]
+
+    def validation_chunks(self):
+        """This rank's part of (X, T) as validation data: [(X, T)]."""
+        lo, hi = self.comm.shard(0, self.n_samples)
+        return [(self.X[lo:hi], self.T[lo:hi])] if hi > lo else []
+
+
+class Streamed:
+    """Training data from a source (``ffbp.data``), one block in memory at a time.
+
+    Under MPI each rank streams its own partition (``source.partition``) of n_r rows. Step
+    b of an epoch takes, on every rank, the rows n_r·lo/N .. n_r·hi/N of its own stream,
+    where lo:hi is batch b of the N rows of all ranks: the global batch is the union of
+    the ranks' pieces (about lo:hi in size), and each piece's coefficients are 1/(global
+    size), so the all-reduced gradient is that of the global batch's mean loss.
+    """
+
+    def __init__(self, net, loss, source, batch_size, shuffle, seed, comm, classify):
+        self.net, self.loss, self.shuffle, self.seed, self.comm = net, loss, shuffle, seed, comm
+        self.classify = classify
+        self.source = source.partition(comm.rank, comm.size) if comm.size > 1 else source
+        if self.source.n_features != net.n_features:
+            raise ShapeError(f"{self.source.name} has {self.source.n_features} features but "
+                             f"the network's first layer expects {net.n_features}")
+        counts = comm.gather_int(self.source.n_samples)
+        self.n_samples = N = int(sum(counts))
+        if N == 0:
+            raise DataError(f"{source.name} holds no rows")
+        self.bounds = batch_bounds(N, batch_size, net.layers)
+        cuts = [[(n_r * lo) // N for lo, _ in self.bounds] + [n_r] for n_r in counts]
+        self.local = list(zip(cuts[comm.rank][:-1], cuts[comm.rank][1:], strict=True))
+        self.sizes = [sum(c[b + 1] - c[b] for c in cuts) for b in range(len(self.bounds))]
+
+    def prepare(self, i, X, y):
+        """Block i's (X, T), checked and in the network's dtype."""
+        net, (a, b) = self.net, self.source.bounds[i]
+        where = f"rows {a}:{b}"
+        X = as_matrix(X, f"{self.source.name} {where}", net.dtype, net.n_features, a)
+        T = self.loss.prepare_targets(y, net.n_outputs, f"{self.source.name} {where} y")
+        if len(T) != len(X):
+            raise ShapeError(f"{self.source.name} {where}: X has {len(X)} rows but y has "
+                             f"{len(T)}")
+        return X, T.astype(net.dtype, copy=False)
+
+    def steps(self, rng, epoch, first_batch):
+        """As ``Replicated.steps``; the block order and each block's row order are drawn
+        from (seed, epoch, rank), so an epoch can be replayed (and resumed) exactly."""
+        del rng
+        erng = np.random.default_rng([self.seed, epoch, self.comm.rank])
+        n_blocks = len(self.source.block_sizes)
+        order = erng.permutation(n_blocks) if self.shuffle else np.arange(n_blocks)
+        stream = _Stream(self, order, erng if self.shuffle else None)
+        stream.skip(self.local[first_batch][0] if first_batch < len(self.local) else 0)
+        for b in range(first_batch, len(self.bounds)):
+            lo, hi = self.local[b]
+            size = self.sizes[b]
+            if hi == lo:
+                yield b, size, size / self.n_samples, None, None, None, None
+                continue
+            Xb, Tb = stream.take(hi - lo)
+            coef = np.full(hi - lo, 1.0 / size, self.net.dtype)
+            labels = self.loss.target_classes(Tb) if self.classify else None
+            yield b, size, size / self.n_samples, coef, Xb, Tb, labels
+
+    def validation_chunks(self):
+        """This rank's blocks, prepared one at a time (a generator: flat memory)."""
+        for i in range(len(self.source.block_sizes)):
+            yield self.prepare(i, *self.source.read(i))
+
+
+class _Stream:
+    """The rows of a source's blocks in ``order``, each block's rows permuted when ``rng``
+    is given, taken in consecutive pieces; only the current block is held."""
+
+    def __init__(self, feed, order, rng):
+        self.feed, self.order, self.rng = feed, list(order), rng
+        self.next = 0
+        self.X = self.T = self.rows = None
+        self.pos = 0
+
+    def _load(self):
+        if self.next >= len(self.order):
+            raise DataError(f"{self.feed.source.name} returned fewer rows than its "
+                            f"block_sizes announce")
+        i = self.order[self.next]
+        self.next += 1
+        self.X, self.T = self.feed.prepare(i, *self.feed.source.read(i))
+        if len(self.X) != self.feed.source.block_sizes[i]:
+            raise DataError(f"{self.feed.source.name} block {i} has {len(self.X)} rows, not "
+                            f"the {self.feed.source.block_sizes[i]} announced")
+        self.rows = self.rng.permutation(len(self.X)) if self.rng is not None else None
+        self.pos = 0
+
+    def _pieces(self, k):
+        while k > 0:
+            if self.X is None or self.pos == len(self.X):
+                self._load()
+            m = min(k, len(self.X) - self.pos)
+            sel = slice(self.pos, self.pos + m) if self.rows is None else \
+                self.rows[self.pos:self.pos + m]
+            self.pos += m
+            k -= m
+            yield sel
+
+    def skip(self, k):
+        for _ in self._pieces(k):
+            pass
+
+    def take(self, k):
+        parts = [(self.X[sel], self.T[sel]) for sel in self._pieces(k)]
+        if len(parts) == 1:
+            return parts[0]
+        return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
 
 def n_correct(decided, labels) -> int:
@@ -77,19 +237,18 @@ def n_correct(decided, labels) -> int:
     return int(np.count_nonzero(decided == labels))
 
 
-def evaluate(net, loss, Xv, Tv, classify, comm=None) -> dict:
-    """val_loss (and val_accuracy) in inference mode, in chunks; under MPI each rank
-    evaluates its shard of the rows and the sums are reduced."""
-    lo, hi = (0, len(Xv)) if comm is None else comm.shard(0, len(Xv))
+def evaluate(net, loss, chunks, n, classify, comm) -> dict:
+    """val_loss (and val_accuracy) in inference mode over this rank's ``chunks`` of (X, T)
+    (n rows across all ranks); under MPI the sums are reduced over the ranks."""
     total = correct = 0.0
-    if hi > lo:
-        Y = net._predict_raw(Xv[lo:hi])
-        total = float(loss._values(Y, Tv[lo:hi]).sum())
+    for Xv, Tv in chunks:
+        Y = net._predict_raw(Xv)
+        total += float(loss._values(Y, Tv).sum())
         if classify:
-            correct = n_correct(loss.decide(Y), loss.target_classes(Tv[lo:hi]))
+            correct += n_correct(loss.decide(Y), loss.target_classes(Tv))
     if comm is not None:
         total, correct = comm.sum_numbers(total, correct)
-    logs = {"val_loss": total / len(Xv)}
+    logs = {"val_loss": total / n}
     if classify:
-        logs["val_accuracy"] = correct / len(Xv)
+        logs["val_accuracy"] = correct / n
     return logs

@@ -13,12 +13,14 @@ import numpy as np
 from .errors import ConfigError, DataError, ShapeError
 
 
-def as_matrix(X, name: str, dtype, n_features: int | None = None) -> np.ndarray:
+def as_matrix(X, name: str, dtype, n_features: int | None = None,
+              first_row: int = 0) -> np.ndarray:
     """Return ``X`` as a finite 2-D array of ``dtype`` with ``n_features`` columns.
 
     A 1-D array is taken as *one sample* only when ``n_features`` says so is unambiguous
     (n_features == len(X)); otherwise it is an error, because guessing between "one sample"
-    and "one feature" silently gives wrong results.
+    and "one feature" silently gives wrong results. ``first_row``: the index of X's first
+    row in a larger data set (a block of a file), for messages.
     """
     try:
         arr = np.asarray(X)
@@ -43,19 +45,20 @@ def as_matrix(X, name: str, dtype, n_features: int | None = None) -> np.ndarray:
             f"layer expects {n_features}"
         )
     arr = np.ascontiguousarray(arr, dtype=dtype)
-    check_finite(arr, name)
+    check_finite(arr, name, first_row)
     return arr
 
 
-def check_finite(arr: np.ndarray, name: str) -> None:
-    """Raise ``DataError`` naming the first row with NaN or inf."""
+def check_finite(arr: np.ndarray, name: str, first_row: int = 0) -> None:
+    """Raise ``DataError`` naming the first row with NaN or inf (counting from
+    ``first_row``)."""
     # np.isfinite(arr.sum()) is one fast pass; only look for the culprit when it fails.
     with np.errstate(over="ignore", invalid="ignore"):
         total = arr.sum()
     if not np.isfinite(total):
         bad = ~np.isfinite(arr)
         if bad.any():
-            row = int(np.argwhere(bad)[0][0])
+            row = first_row + int(np.argwhere(bad)[0][0])
             raise DataError(f"{name} contains NaN or inf (first at row {row})")
 
 

@@ -50,6 +50,12 @@ class Comm:
         """Σ over ranks of a few numbers (losses, counts), in one all-reduce."""
         return list(self.sum_(np.array(values, dtype=np.float64)))
 
+    def gather_int(self, value: int) -> list[int]:
+        """Every rank's ``value`` (e.g. its number of rows), on every rank."""
+        slots = np.zeros(self.size, dtype=np.int64)
+        slots[self.rank] = value
+        return [int(v) for v in self.sum_(slots)]
+
     def shard(self, lo: int, hi: int) -> tuple[int, int]:
         """This rank's contiguous part of rows lo:hi (sizes differ by at most one)."""
         n = hi - lo
@@ -65,6 +71,8 @@ def world(net=None) -> Comm:
         raise ConfigError('distributed=True needs mpi4py: pip install "ffbp[mpi]" and launch '
                           'with mpiexec -n P python -m mpi4py script.py') from None
     comm = Comm(MPI.COMM_WORLD)
+    if comm.size > 1:
+        announce(comm, MPI)
     if comm.size > 1 and net is not None:
         from .layers.batchnorm import BatchNorm
 
@@ -73,6 +81,19 @@ def world(net=None) -> Comm:
                               "statistics across ranks yet: remove BatchNorm or train on one "
                               "process")
     return comm
+
+
+def announce(comm: Comm, MPI) -> None:
+    """Rank 0 prints which process is which rank. A rank killed from outside (SIGKILL, the
+    out-of-memory killer) cannot say anything itself: MPICH's launcher then reports the
+    killed process's PID and host, and this line maps it to the rank."""
+    import os
+
+    ranks = comm._comm.allgather((os.getpid(), MPI.Get_processor_name()))
+    if comm.is_root:
+        where = ", ".join(f"rank {r} = pid {pid} on {host}" for r, (pid, host) in
+                          enumerate(ranks))
+        print(f"ffbp: {comm.size} ranks: {where}", file=sys.stderr, flush=True)
 
 
 def report_failure(comm: Comm, exc: BaseException) -> None:

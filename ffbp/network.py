@@ -290,8 +290,9 @@ class Network:
                                  "loss (call fit first)")
         return self.loss.probabilities(self._predict_raw(X))
 
-    def fit(self, X, y, loss="mse", optimizer=None, **kwargs):
-        """Train on (X, y); see ``ffbp.training.fit`` for every argument. Returns History."""
+    def fit(self, X, y=None, loss="mse", optimizer=None, **kwargs):
+        """Train on (X, y), or on a data source (``ffbp.data``) with y=None; see
+        ``ffbp.training.fit`` for every argument. Returns History."""
         from .training import fit
 
         return fit(self, X, y, loss=loss, optimizer=optimizer, **kwargs)

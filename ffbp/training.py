@@ -20,6 +20,7 @@ from . import checkpoint as ckpt
 from . import distributed as mpi
 from ._validation import check_positive, lookup
 from .callbacks import EarlyStopping, LossTolerance
+from .data import is_source
 from .errors import ConfigError, FFBPError
 from .history import History
 from .optim import apply_updates, gd
@@ -41,7 +42,7 @@ class TrainingInterrupted(KeyboardInterrupt):
         self.history, self.checkpoint = history, checkpoint
 
 
-def fit(net, X, y, loss="mse", optimizer=None, *, epochs: int = 100, batch_size=32,
+def fit(net, X, y=None, loss="mse", optimizer=None, *, epochs: int = 100, batch_size=32,
         shuffle: bool = True, validation_split: float = 0.0, validation_data=None,
         metrics: bool = True, early_stopping: bool = False, patience: int = 10,
         restore_best_weights: bool = True, tol: float | None = None,
@@ -55,7 +56,8 @@ def fit(net, X, y, loss="mse", optimizer=None, *, epochs: int = 100, batch_size=
     θ ← θ − α ∂E/∂θ, tutorial 004).
 
     Args:
-        X: (n_samples, n_features) inputs.
+        X: (n_samples, n_features) inputs, or a data source (``ffbp.data``: a ``.npy`` or
+            Parquet file read block by block, for data larger than memory) with y=None.
         y: targets (see the loss: values, class indices or one-hot rows).
         loss: a loss name or instance (``ffbp.losses``); it must fit the output layer.
         optimizer: a ``GradientTransformation`` (``ffbp.optim``); default ``gd(0.1)``.
@@ -64,11 +66,11 @@ def fit(net, X, y, loss="mse", optimizer=None, *, epochs: int = 100, batch_size=
         epochs: the last epoch to train (also when resuming: total, not additional).
         batch_size: samples per gradient step. ``None`` = batch gradient descent (the whole
             set), 1 = stochastic gradient descent, anything between = mini-batches.
-        shuffle: reshuffle the samples before each epoch (once per epoch, into a contiguous
-            copy, so batches are cheap slices).
+        shuffle: reshuffle the samples before each epoch (a source: its blocks, and the
+            rows within each block).
         validation_split: fraction of (X, y) held out at random (by ``seed``) to compute
             ``val_loss`` (and ``val_accuracy``) after each epoch.
-        validation_data: ``(X_val, y_val)`` instead of a split.
+        validation_data: ``(X_val, y_val)`` or a source, instead of a split.
         metrics: record ``accuracy`` / ``val_accuracy`` for classification losses.
         early_stopping, patience, restore_best_weights: stop when ``val_loss`` (or ``loss``
             without validation) has not improved for ``patience`` epochs, and put back the
@@ -89,6 +91,8 @@ def fit(net, X, y, loss="mse", optimizer=None, *, epochs: int = 100, batch_size=
             ``DivergenceError``, or "stop" training with a warning.
         distributed: data-parallel training over MPI when launched with ``mpiexec -n P
             python -m mpi4py script.py`` (see ``ffbp.distributed``); one process otherwise.
+            With arrays every rank passes the same data; with a source each rank reads only
+            its own blocks.
 
     Ctrl-C finishes the current batch, writes the checkpoint (when ``checkpoint`` is given)
     and raises ``TrainingInterrupted`` (a ``KeyboardInterrupt``); a second Ctrl-C stops at
@@ -132,9 +136,24 @@ def _fit(net, X, y, loss, optimizer, comm, *, epochs, batch_size, shuffle, valid
         seed = meta["seed"]
     elif seed is None:                 # draw one, so that a checkpoint can replay the run
         seed = int(np.random.SeedSequence().entropy % 2**63)
-    X, T, w = data.training_arrays(net, loss, X, y, sample_weight)
-    X, T, w, val = data.validation(net, loss, X, T, w, validation_split, validation_data,
-                                   seed)
+    classify = metrics and loss.family == "classification"
+    if is_source(X):
+        if y is not None or sample_weight is not None or validation_split:
+            raise ConfigError("with a data source, pass y=None and no sample_weight or "
+                              "validation_split (the source holds X and y; give "
+                              "validation_data instead)")
+        feed = data.Streamed(net, loss, X, batch_size, shuffle, seed, comm, classify)
+        validation_data = data.validation(net, loss, None, None, None, 0, validation_data,
+                                          seed)[3]
+    else:
+        if y is None:
+            raise ConfigError("fit needs targets y (or a data source from ffbp.data as X)")
+        X, T, w = data.training_arrays(net, loss, X, y, sample_weight)
+        X, T, w, validation_data = data.validation(net, loss, X, T, w, validation_split,
+                                                   validation_data, seed)
+        labels = loss.target_classes(T) if classify else None
+        feed = data.Replicated(net, X, T, w, labels, batch_size, shuffle, comm)
+    val = data.validation_feed(net, loss, validation_data, seed, comm, classify)
 
     if net.optimizer is not optimizer or net.optimizer_state is None or meta is not None:
         net.optimizer, net.optimizer_state = optimizer, optimizer.init(net.flat_values, net)
@@ -144,23 +163,21 @@ def _fit(net, X, y, loss, optimizer, comm, *, epochs, batch_size, shuffle, valid
         hooks.append(EarlyStopping("val_loss", patience, 0.0, restore_best_weights))
     if tol is not None:
         hooks.append(LossTolerance(tol, n_iter_no_change))
-    trainer = _Trainer(net, loss, optimizer, X, T, w, val, batch_size, shuffle, metrics,
-                       hooks, seed, checkpoint, checkpoint_every, on_nan, comm)
+    trainer = _Trainer(net, loss, optimizer, feed, val, classify, hooks, seed, checkpoint,
+                       checkpoint_every, on_nan, comm)
     return trainer.run(int(epochs), meta, resume, verbose if comm.is_root else False)
 
 
 class _Trainer:
     """One ``fit`` call's state: what to train on, where it stands, how to save it."""
 
-    def __init__(self, net, loss, optimizer, X, T, w, val, batch_size, shuffle, metrics,
-                 hooks, seed, checkpoint, checkpoint_every, on_nan, comm):
+    def __init__(self, net, loss, optimizer, feed, val, classify, hooks, seed, checkpoint,
+                 checkpoint_every, on_nan, comm):
         self.net, self.loss, self.optimizer = net, loss, optimizer
-        self.X, self.T, self.w, self.val = X, T, w, val
-        self.bounds = data.batch_bounds(len(X), batch_size, net.layers)
-        self.shuffle, self.hooks, self.seed = shuffle, hooks, seed
+        self.feed, self.val, self.classify = feed, val, classify
+        self.bounds = feed.bounds
+        self.hooks, self.seed = hooks, seed
         self.checkpoint, self.checkpoint_every, self.on_nan = checkpoint, checkpoint_every, on_nan
-        self.classify = metrics and loss.family == "classification"
-        self.labels = loss.target_classes(T) if self.classify else None
         self.rng = np.random.default_rng(seed)
         self.history = History()
         self.interrupted = False
@@ -179,7 +196,7 @@ class _Trainer:
         for cb in self.hooks:
             if hasattr(cb, "on_train_begin"):
                 cb.on_train_begin(net, self.history)
-        n = len(self.X)
+        n = self.feed.n_samples
         bar = tqdm(total=(epochs - start) * n - sum(b - a for a, b in
                                                      self.bounds[:first_batch]),
                    disable=None if verbose is None else not verbose, unit="sample",
@@ -218,33 +235,16 @@ class _Trainer:
         """Train one epoch (from batch ``first_batch`` when resuming mid-epoch); return its
         logs, or None when training diverged and ``on_nan="stop"``."""
         net, loss, opt, state = self.net, self.loss, self.optimizer, self.net.optimizer_state
-        n, w = len(self.X), self.w
+        n = self.feed.n_samples
         epoch_rng = self.rng.bit_generator.state
-        order = self.rng.permutation(n) if self.shuffle else None
-        batches = data.Batches(self.X, self.T, order)
-        we = None if w is None else (w[order] if self.shuffle else w)
-        le = None if self.labels is None else (
-            self.labels[order] if self.shuffle else self.labels)
         total, correct = (partial["total"], partial["correct"]) if partial else (0.0, 0)
-        uniform = np.full(self.bounds[0][1], 1.0 / self.bounds[0][1], dtype=net.dtype)
         batch_hooks = [cb.on_batch_end for cb in self.hooks if hasattr(cb, "on_batch_end")]
         report_every, pending = max(1, len(self.bounds) // 50), 0
         comm = self.comm
-        for b in range(first_batch, len(self.bounds)):
-            lo, hi = self.bounds[b]
-            size = hi - lo
-            a, c = comm.shard(lo, hi)          # this rank's rows (all of them on one process)
-            if we is None:
-                coef = uniform if c - a == len(uniform) and comm.size == 1 else np.full(
-                    c - a, 1.0 / size, net.dtype)
-                share = size / n
-            else:
-                wb = we[lo:hi]
-                if wb.sum() == 0:
-                    continue                              # nothing in this batch counts
-                coef, share = we[a:c] / wb.sum(), wb.sum() / w.sum()
-            if c > a:
-                value, _ = net._loss_and_gradients(*batches.get(a, c), loss, coef)
+        for b, size, share, coef, Xb, Tb, labels in self.feed.steps(self.rng, epoch,
+                                                                     first_batch):
+            if Xb is not None:
+                value, _ = net._loss_and_gradients(Xb, Tb, loss, coef)
             else:                                         # more ranks than rows
                 value = 0.0
                 net.flat_grads[...] = 0
@@ -258,8 +258,8 @@ class _Trainer:
                 if self._diverged(value, epoch, b):
                     return None
             apply_updates(net.flat_values, net.flat_grads)
-            if self.classify and c > a:
-                correct += data.n_correct(loss.decide(net._output), le[a:c])
+            if labels is not None:
+                correct += data.n_correct(loss.decide(net._output), labels)
             total += value * share
             for hook in batch_hooks:
                 hook(b, {"loss": value, "size": size})
@@ -275,7 +275,8 @@ class _Trainer:
         if self.classify:
             logs["accuracy"] = comm.sum_numbers(correct)[0] / n
         if self.val is not None:
-            logs.update(data.evaluate(net, loss, *self.val, self.classify, comm))
+            logs.update(data.evaluate(net, loss, self.val.validation_chunks(),
+                                      self.val.n_samples, self.classify, comm))
         return logs
 
     # -- when things go wrong ------------------------------------------------------------

@@ -1,6 +1,6 @@
 """Run under mpiexec by tests/test_distributed.py (not a test module itself).
 
-    mpiexec -n P python -m mpi4py tests/mpi_script.py OUT.npy MODE
+    mpiexec -n P python -m mpi4py tests/mpi_script.py OUT.npy MODE [FOLDER]
 """
 
 import sys
@@ -32,9 +32,54 @@ def train(distributed: bool, bad_rank=None):
     return net, history
 
 
+def network():
+    return ffbp.Network([ffbp.Dense(4, 6), ffbp.Tanh(), ffbp.Dense(6, 3), ffbp.Softmax()],
+                        seed=1, dtype=np.float64)
+
+
+def train_from_files(folder, shuffle=False):
+    """Each rank reads its own blocks of X.npy/y.npy (96 rows, blocks of 24)."""
+    from ffbp.data import NpySource
+
+    source = NpySource(f"{folder}/X.npy", f"{folder}/y.npy", block_rows=24)
+    net = network()
+    history = net.fit(source, loss="cross_entropy", optimizer=ffbp.optim.adam(0.05), epochs=3,
+                      batch_size=16, seed=7, shuffle=shuffle, validation_data=source,
+                      distributed=True, verbose=False)
+    return net, history
+
+
+def killed(folder):
+    """Rank 1 is killed (SIGKILL: no Python exception, no message of its own) during its
+    third epoch, while rank 0 has written checkpoints after epochs 1 and 2."""
+    import os
+    import signal
+
+    from mpi4py import MPI
+
+    def die(batch, logs):
+        if MPI.COMM_WORLD.Get_rank() == 1 and len(net.history_epochs) == 2 and batch == 3:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    X, y, _ = problem()
+    net = network()
+    net.history_epochs = []
+    net.fit(X, y, loss="cross_entropy", optimizer=ffbp.optim.adam(0.05), epochs=1000,
+            batch_size=4, seed=7, checkpoint=f"{folder}/run.ckpt", distributed=True,
+            verbose=False,
+            callbacks=[ffbp.LambdaCallback(
+                on_batch_end=die,
+                on_epoch_end=lambda epoch, logs: net.history_epochs.append(epoch))])
+
+
 if __name__ == "__main__":
     out, mode = sys.argv[1], sys.argv[2]
-    net, history = train(True, bad_rank=1 if mode == "fail" else None)
+    if mode == "killed":
+        killed(sys.argv[3])
+    elif mode.startswith("files"):
+        net, history = train_from_files(sys.argv[3], shuffle=mode == "files-shuffled")
+    else:
+        net, history = train(True, bad_rank=1 if mode == "fail" else None)
     from mpi4py import MPI
 
     world = MPI.COMM_WORLD

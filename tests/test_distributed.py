@@ -4,6 +4,7 @@ rank ends the whole job quickly, naming itself (loopback only, bounded by timeou
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -19,12 +20,16 @@ MPIEXEC = shutil.which("mpiexec", path=os.path.dirname(sys.executable)) or shuti
 pytestmark = pytest.mark.skipif(MPIEXEC is None, reason="no mpiexec (pip install mpich)")
 SCRIPT = Path(__file__).with_name("mpi_script.py")
 sys.path.insert(0, str(SCRIPT.parent))
+import mpi_script  # noqa: E402
 from mpi_script import train  # noqa: E402
 
+import ffbp  # noqa: E402
+import ffbp.checkpoint  # noqa: E402
 
-def _launch(ranks, out, mode, timeout=120):
+
+def _launch(ranks, out, mode, timeout=120, extra=()):
     return subprocess.run(["timeout", str(timeout), MPIEXEC, "-n", str(ranks), sys.executable,
-                           "-m", "mpi4py", str(SCRIPT), str(out), mode],
+                           "-m", "mpi4py", str(SCRIPT), str(out), mode, *extra],
                           capture_output=True, text=True, timeout=timeout + 10)
 
 
@@ -57,3 +62,71 @@ def test_a_failing_rank_stops_the_job_and_is_named(tmp_path):
     assert time.monotonic() - start < 30
     assert "rank 1 of 2 failed" in result.stderr and "outside the classes" in result.stderr
     assert not (tmp_path / "w.npy").exists()
+
+
+def _files(folder):
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(96, 4))
+    y = (X[:, 0] > 0).astype(int) + (X[:, 1] > 0.5).astype(int)
+    np.save(folder / "X.npy", X)
+    np.save(folder / "y.npy", y)
+    return X, y
+
+
+def _global_order(epoch, shuffle, ranks=2, n=96, block=24, batch=16, seed=7):
+    """The rows of each global batch when every rank streams its own blocks: rank r's
+    rows in its order (blocks, then rows, drawn from default_rng([seed, epoch, r])), and
+    its share n_r/n of every batch of 16; the batches laid end to end."""
+    per_rank, own = [], n // ranks
+    for r in range(ranks):
+        rng = np.random.default_rng([seed, epoch, r])
+        starts = r * own + np.arange(0, own, block)
+        blocks = rng.permutation(len(starts)) if shuffle else range(len(starts))
+        per_rank.append(np.concatenate([starts[i] + (rng.permutation(block) if shuffle
+                                                     else np.arange(block))
+                                        for i in blocks]))
+    step = batch // ranks
+    return np.concatenate([rows[b:b + step] for b in range(0, own, step) for rows in per_rank])
+
+
+@pytest.mark.parametrize("mode", ["files", "files-shuffled"])
+def test_ranks_reading_their_own_blocks_train_like_one_process(mode, tmp_path):
+    """2 ranks, each reading only its half of X.npy (2 blocks of 24 rows of 4): the weights
+    of one process trained on the same global batches, and the validation loss of the
+    whole file reduced across ranks."""
+    X, y = _files(tmp_path)
+    result = _launch(2, tmp_path / "w.npy", mode, extra=[str(tmp_path)])
+    assert result.returncode == 0, result.stderr
+    saved = np.load(tmp_path / "w.npy")
+    net = mpi_script.network()
+    opt, val_loss = ffbp.optim.adam(0.05), []
+    for epoch in range(3):
+        order = _global_order(epoch, shuffle=mode == "files-shuffled")
+        assert sorted(order) == list(range(96))
+        h = net.fit(X[order], y[order], loss="cross_entropy", optimizer=opt, epochs=1,
+                    batch_size=16, shuffle=False, validation_data=(X, y), verbose=False)
+        val_loss += h.val_loss
+    n = net.flat_values.size
+    np.testing.assert_allclose(saved[:n], net.flat_values, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(saved[n:n + 3], val_loss, rtol=1e-12)
+
+
+def test_a_killed_rank_stops_the_job_and_the_checkpoint_survives(tmp_path):
+    """SIGKILL on rank 1 in its third epoch: the launcher ends the job at once (exit code
+    of the signal), its message gives the killed PID, ffbp's first line maps that PID to
+    rank 1, and the checkpoint rank 0 wrote after epoch 2 is whole and resumable."""
+    start = time.monotonic()
+    result = _launch(2, tmp_path / "w.npy", "killed", timeout=60, extra=[str(tmp_path)])
+    assert result.returncode != 0
+    assert time.monotonic() - start < 30
+    output = result.stdout + result.stderr
+    killed = re.search(r"PID (\d+) RUNNING AT", output)
+    assert killed, output
+    assert f"rank 1 = pid {killed.group(1)} on" in output
+    meta = ffbp.checkpoint.read_metadata(tmp_path / "run.ckpt")
+    assert meta["epoch"] == 2
+    X, y, _ = mpi_script.problem()
+    net = mpi_script.network()
+    history = net.fit(X, y, loss="cross_entropy", optimizer=ffbp.optim.adam(0.05), epochs=3,
+                      batch_size=4, resume=tmp_path / "run.ckpt", verbose=False)
+    assert history.epochs == 3 and np.isfinite(net.flat_values).all()
