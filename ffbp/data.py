@@ -78,7 +78,7 @@ class _Blocks:
 
 def _row_bounds(n: int, block_rows) -> list[tuple[int, int]]:
     if block_rows is None:
-        return [(0, n)]
+        return [(0, n)] if n else []
     if isinstance(block_rows, bool) or not isinstance(block_rows, (int, np.integer)) \
             or block_rows < 1:
         raise ConfigError(f"block_rows must be a positive integer or None, got {block_rows!r}")

@@ -50,6 +50,10 @@ class Comm:
         """Σ over ranks of a few numbers (losses, counts), in one all-reduce."""
         return list(self.sum_(np.array(values, dtype=np.float64)))
 
+    def allgather(self, obj) -> list:
+        """Every rank's ``obj`` (small picklable summaries), in rank order, on every rank."""
+        return [obj] if self.size == 1 else self._comm.allgather(obj)
+
     def gather_int(self, value: int) -> list[int]:
         """Every rank's ``value`` (e.g. its number of rows), on every rank."""
         slots = np.zeros(self.size, dtype=np.int64)
@@ -83,12 +87,19 @@ def world(net=None) -> Comm:
     return comm
 
 
+_announced = False
+
+
 def announce(comm: Comm, MPI) -> None:
     """Rank 0 prints which process is which rank. A rank killed from outside (SIGKILL, the
     out-of-memory killer) cannot say anything itself: MPICH's launcher then reports the
     killed process's PID and host, and this line maps it to the rank."""
     import os
 
+    global _announced
+    if _announced:                   # once per job (every rank gets here the same times)
+        return
+    _announced = True
     ranks = comm._comm.allgather((os.getpid(), MPI.Get_processor_name()))
     if comm.is_root:
         where = ", ".join(f"rank {r} = pid {pid} on {host}" for r, (pid, host) in
@@ -98,6 +109,25 @@ def announce(comm: Comm, MPI) -> None:
 
 def report_failure(comm: Comm, exc: BaseException) -> None:
     """Name the failing rank on stderr before the job is aborted."""
-    if comm.size > 1:
+    if comm.size > 1 and not getattr(exc, "ffbp_rank_reported", False):
         print(f"ffbp: rank {comm.rank} of {comm.size} failed: {type(exc).__name__}: {exc}",
               file=sys.stderr, flush=True)
+        exc.ffbp_rank_reported = True
+
+
+def running() -> Comm | None:
+    """The world of an MPI job of several ranks this process is part of, else None (without
+    importing mpi4py when nothing has)."""
+    MPI = sys.modules.get("mpi4py.MPI")
+    if MPI is None or not MPI.Is_initialized() or MPI.Is_finalized():
+        return None
+    comm = Comm(MPI.COMM_WORLD)
+    return comm if comm.size > 1 else None
+
+
+def abort(comm: Comm, code: int) -> None:
+    """End every rank of the job now (the others may be waiting in an all-reduce for this
+    one: without this they would wait forever)."""
+    sys.stderr.flush()
+    sys.stdout.flush()
+    comm._comm.Abort(code)

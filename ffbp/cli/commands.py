@@ -82,24 +82,46 @@ def predict_arrays(net, X):
 
 def compute_metrics(net, X, y):
     """Metrics in the original units, plus the loss the network was trained with."""
+    return finish_metrics(net, metric_sums(net, X, y))
+
+
+def metric_sums(net, X, y) -> dict:
+    """The sums the metrics are made of (so that parts of a table can be added up)."""
     target = net.metadata["target"]
+    sums = {"rows": len(X), "loss": 0.0}
+    if target["task"] == "classification":
+        k = len(target["classes"])
+        sums["confusion"] = np.zeros((k, k))
+    else:
+        sums.update(sq_err=0.0, abs_err=0.0, y=0.0, yy=0.0)
+    if len(X) == 0:
+        return sums
     Y = net._predict_raw(X)                   # inference mode, in chunks on large tables
-    result = {"rows": int(len(X)), "loss": float(net.loss(Y, _targets(y, net)))}
+    sums["loss"] = float(net.loss(Y, _targets(y, net))) * len(X)
     if target["task"] == "classification":
         index = np.asarray(net.loss.decide(Y)).reshape(-1)
-        k = len(target["classes"])
-        matrix = np.zeros((k, k), dtype=np.int64)
-        np.add.at(matrix, (y, index), 1)
-        result["accuracy"] = float(np.mean(index == y))
+        np.add.at(sums["confusion"], (y, index), 1)
+        return sums
+    # y is the standardised target, so Σy² − (Σy)²/n loses nothing to cancellation
+    err = (Y[:, 0].astype(np.float64) - y) * target["std"]
+    sums.update(sq_err=float(np.sum(err ** 2)), abs_err=float(np.sum(np.abs(err))),
+                y=float(np.sum(y)), yy=float(np.sum(y ** 2)))
+    return sums
+
+
+def finish_metrics(net, sums) -> dict:
+    target, n = net.metadata["target"], sums["rows"]
+    result = {"rows": int(n), "loss": sums["loss"] / n}
+    if target["task"] == "classification":
+        matrix = np.asarray(sums["confusion"]).astype(np.int64)
+        result["accuracy"] = float(np.trace(matrix) / n)
         result["confusion_matrix"] = matrix.tolist()
         return result
-    pred = Y[:, 0].astype(np.float64) * target["std"] + target["mean"]
-    truth = y * target["std"] + target["mean"]
-    err = pred - truth
-    total = float(np.sum((truth - truth.mean()) ** 2))
-    result["mse"] = float(np.mean(err ** 2))
-    result["mae"] = float(np.mean(np.abs(err)))
-    result["r2"] = 1 - float(np.sum(err ** 2)) / total if total > 0 else float("nan")
+    total = (sums["yy"] - sums["y"] ** 2 / n) * target["std"] ** 2
+    result["mse"] = sums["sq_err"] / n
+    result["mae"] = sums["abs_err"] / n
+    result["r2"] = 1 - sums["sq_err"] / total if total > 1e-12 * n * target["std"] ** 2 \
+        else float("nan")
     return result
 
 

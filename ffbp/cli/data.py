@@ -35,8 +35,13 @@ MANY_CATEGORIES = 100
 MISSING = "<missing>"
 
 
+#: Set on the ranks other than 0 of ``ffbp train --distributed``: one rank speaks for all.
+SILENT = False
+
+
 def warn(message: str) -> None:
-    print(f"ffbp: warning: {message}", file=sys.stderr)
+    if not SILENT:
+        print(f"ffbp: warning: {message}", file=sys.stderr)
 
 
 def pandas():
@@ -150,6 +155,14 @@ def _first(mask) -> int:
     return int(np.flatnonzero(np.asarray(mask))[0])
 
 
+def row_number(series, i: int) -> int:
+    """The table row (from 1, after the header) of position ``i`` of ``series``: its index
+    label counts rows from 0 in the whole file, also for a subset of the rows (the training
+    part) and for a rank's part of the file (``ffbp train --distributed``)."""
+    label = series.index[i]
+    return int(label) + 1 if isinstance(label, (int, np.integer)) else i + 1
+
+
 def _numbers(series, name, path) -> np.ndarray:
     """A float64 array of a column that must be numeric; missing values are NaN."""
     pd = pandas()
@@ -160,11 +173,13 @@ def _numbers(series, name, path) -> np.ndarray:
         bad = np.isnan(values) & ~series.isna().to_numpy()
         if bad.any():
             i = _first(bad)
-            raise DataError(f"{path}: column {name!r} must be numeric but row {i + 1} holds "
+            raise DataError(f"{path}: column {name!r} must be numeric but row "
+                            f"{row_number(series, i)} holds "
                             f"{series.iloc[i]!r}")
     if np.isinf(values).any():
         i = _first(np.isinf(values))
-        raise DataError(f"{path}: column {name!r} has an infinite value at row {i + 1}")
+        raise DataError(f"{path}: column {name!r} has an infinite value at row "
+                        f"{row_number(series, i)}")
     return values
 
 
@@ -190,6 +205,10 @@ def _sorted_labels(values) -> list:
 # -- features ----------------------------------------------------------------------------
 def fit_features(df, target, categorical, drop, path) -> list[dict]:
     """The preprocessing of every feature column, fitted on ``df`` (the training rows)."""
+    return merge_features([summarize_features(df, target, categorical, drop, path)])
+
+
+def feature_columns(df, target, categorical, drop, path) -> list[str]:
     for name in [*categorical, *drop]:
         column(df, name, path)
     if target in categorical:
@@ -197,31 +216,70 @@ def fit_features(df, target, categorical, drop, path) -> list[dict]:
     names = [c for c in df.columns if c != target and c not in drop]
     if not names:
         raise DataError(f"{path} has no feature columns besides the target {target!r}")
+    return names
+
+
+def summarize_features(df, target, categorical, drop, path, numeric=None) -> list[dict]:
+    """What ``merge_features`` needs of every feature column of ``df``, a part of the
+    training rows: counts, mean and sum of squared deviations of numeric columns, the
+    categories of the others. ``numeric``: which columns are numeric in *every* part (by
+    default: in this one)."""
     specs = []
-    for name in names:
+    for name in feature_columns(df, target, categorical, drop, path):
         series = df[name]
         n_missing = int(series.isna().sum())
-        if _is_numeric(series) and name not in categorical:
+        is_numeric = _is_numeric(series) if numeric is None else numeric[name]
+        if is_numeric and name not in categorical:
             values = _numbers(series, name, path)
-            if n_missing == len(values):
+            count = len(values) - n_missing
+            mean = float(np.nanmean(values)) if count else 0.0
+            m2 = float(np.nansum((values - mean) ** 2)) if count else 0.0
+            specs.append({"name": name, "kind": "numeric", "count": count, "mean": mean,
+                          "m2": m2})
+            continue
+        if not _is_numeric(series) and name not in categorical:
+            _warn_if_numeric_with_typos(series, name)
+        specs.append({"name": name, "kind": "categorical",
+                      "categories": {k for k in _keys(series) if k is not None},
+                      "missing": n_missing > 0})
+    return specs
+
+
+def merge_moments(parts) -> tuple[int, float, float]:
+    """(count, mean, M2) of the union of parts given as (count, mean, M2): Chan et al.'s
+    pairwise update, exact for one part."""
+    n, mean, m2 = 0, 0.0, 0.0
+    for k, mk, m2k in parts:
+        if k == 0:
+            continue
+        delta, total = mk - mean, n + k
+        mean, m2 = mean + delta * k / total, m2 + m2k + delta ** 2 * n * k / total
+        n = total
+    return n, mean, m2
+
+
+def merge_features(parts: list[list[dict]]) -> list[dict]:
+    """The preprocessing specs from the summaries of all parts of the training rows."""
+    specs = []
+    for columns in zip(*parts, strict=True):
+        name, kind = columns[0]["name"], columns[0]["kind"]
+        if kind == "numeric":
+            count, mean, m2 = merge_moments((c["count"], c["mean"], c["m2"]) for c in columns)
+            if count == 0:
                 warn(f"column {name!r} is empty in the training data: it will not inform "
                      f"the model")
                 mean, std = 0.0, 1.0
             else:
-                mean = float(np.nanmean(values))
-                std = float(np.nanstd(values))
+                std = float(np.sqrt(m2 / count))
                 std = std if std > 0 and math.isfinite(std) else 1.0
             specs.append({"name": name, "kind": "numeric", "mean": mean, "std": std})
             continue
-        keys = _keys(series)
-        categories = sorted({k for k in keys if k is not None})
-        if not _is_numeric(series) and name not in categorical:
-            _warn_if_numeric_with_typos(series, name)
+        categories = sorted(set().union(*(c["categories"] for c in columns)))
         if len(categories) > MANY_CATEGORIES:
             warn(f"column {name!r} has {len(categories)} distinct values and becomes as many "
                  f"inputs; if it is an identifier, leave it out with --drop {name}")
         specs.append({"name": name, "kind": "categorical", "categories": categories,
-                      "missing": n_missing > 0})
+                      "missing": any(c["missing"] for c in columns)})
     return specs
 
 
@@ -233,9 +291,9 @@ def _warn_if_numeric_with_typos(series, name, remedy="--categorical") -> None:
     if len(present) and 0 < bad.sum() <= 0.1 * len(present):
         i = _first(bad)
         what = "class labels" if remedy.startswith("--task") else "categories"
-        warn(f"column {name!r} is mostly numbers but holds {present.iloc[i]!r} (row "
-             f"{series.index.get_loc(present.index[i]) + 1}): its values are treated as "
-             f"{what}; fix the data if it should be numeric")
+        row = row_number(series, series.index.get_loc(present.index[i]))
+        warn(f"column {name!r} is mostly numbers but holds {present.iloc[i]!r} (row {row}): "
+             f"its values are treated as {what}; fix the data if it should be numeric")
 
 
 def input_names(specs) -> list[str]:
@@ -285,7 +343,8 @@ def transform(df, specs, path) -> np.ndarray:
         if unknown:
             shown = keys[unknown[0]]
             warn(f"{path}: column {name!r} has {len(unknown)} value(s) not seen in training "
-                 f"(first {MISSING if shown is None else repr(shown)} at row {unknown[0] + 1}):"
+                 f"(first {MISSING if shown is None else repr(shown)} at row "
+                 f"{row_number(series, unknown[0])}):"
                  f" encoded as all zeros")
         blocks.append(block)
     return np.hstack(blocks) if blocks else np.zeros((len(df), 0))
@@ -296,49 +355,79 @@ def check_target(series, name, path) -> None:
     missing = series.isna().to_numpy()
     if missing.any():
         raise DataError(f"{path}: target column {name!r} has {int(missing.sum())} missing "
-                        f"value(s) (first at row {_first(missing) + 1})")
+                        f"value(s) (first at row {row_number(series, _first(missing))})")
 
 
 def infer_task(series, task, name, path="DATA") -> tuple[str, str]:
     """(task, why) for ``--task auto|classification|regression``."""
+    return decide_task([summarize_target(series, task, name, path)], task)
+
+
+def summarize_target(series, task, name, path) -> dict:
+    """What ``decide_task`` needs of a part of the target column: is it numeric, its
+    distinct values (at most one more than could be classes), are they whole numbers."""
     numeric = _is_numeric(series)
-    if task == "regression":
-        if not numeric:
-            _numbers(series, name, path)     # names the first row that is not a number
-        return task, "as requested"
-    if task == "classification":
-        return task, "as requested"
-    if not numeric:
+    if task == "regression" and not numeric:
+        _numbers(series, name, path)         # names the first row that is not a number
+    if task == "auto" and not numeric:
         _warn_if_numeric_with_typos(series, name, "--task regression")
+    summary = {"numeric": numeric, "rows": len(series), "distinct": [], "whole": True}
+    if numeric and task == "auto":
+        distinct = np.unique(series.to_numpy(np.float64))
+        summary["whole"] = bool(np.all(np.mod(distinct, 1) == 0))
+        summary["distinct"] = distinct[:MAX_AUTO_CLASSES + 1].tolist()
+        summary["n_distinct"] = len(distinct)
+    return summary
+
+
+def decide_task(parts, task) -> tuple[str, str]:
+    """(task, why) from the target summaries of all parts of the table."""
+    if task in ("regression", "classification"):
+        return task, "as requested"
+    if not all(p["numeric"] for p in parts):
         return "classification", "non-numeric target"
-    values = series.to_numpy(np.float64)
-    distinct = np.unique(values)
-    whole = bool(np.all(np.mod(distinct, 1) == 0))
-    if whole and len(distinct) <= min(MAX_AUTO_CLASSES, max(2, len(values) // 5)):
-        return "classification", f"whole-number target with {len(distinct)} distinct values"
+    rows = sum(p["rows"] for p in parts)
+    distinct = np.unique(np.concatenate([p["distinct"] for p in parts]))
+    n_distinct = max(len(distinct), *(p["n_distinct"] for p in parts))
+    whole = all(p["whole"] for p in parts)
+    if whole and n_distinct <= min(MAX_AUTO_CLASSES, max(2, rows // 5)):
+        return "classification", f"whole-number target with {n_distinct} distinct values"
     if whole:
-        why = f"{len(distinct)} distinct whole numbers in {len(values)} rows is too many classes"
-    else:
-        why = "numeric target"
-    return "regression", why
+        shown = n_distinct if len(parts) == 1 else f"over {MAX_AUTO_CLASSES}"
+        return "regression", (f"{shown} distinct whole numbers in {rows} rows is too many "
+                              f"classes")
+    return "regression", "numeric target"
 
 
 def fit_target(all_rows, train_rows, name, task, path) -> dict:
     """The target's spec: classes from every row (so each has an output), scaling from the
     training rows."""
+    return merge_target([summarize_target_values(all_rows, train_rows, name, task, path)],
+                        name, task, path)
+
+
+def summarize_target_values(all_rows, train_rows, name, task, path) -> dict:
     if task == "classification":
-        classes = _sorted_labels(all_rows.tolist())
+        return {"labels": _sorted_labels(all_rows.tolist()), "rows": len(all_rows)}
+    values = _numbers(train_rows, name, path)
+    mean = float(values.mean()) if len(values) else 0.0
+    return {"moments": (len(values), mean, float(np.sum((values - mean) ** 2)))}
+
+
+def merge_target(parts, name, task, path) -> dict:
+    if task == "classification":
+        classes = _sorted_labels([v for p in parts for v in p["labels"]])
+        rows = sum(p["rows"] for p in parts)
         if len(classes) < 2:
             raise DataError(f"{path}: target {name!r} has a single class {classes[0]!r}; "
                             f"classification needs at least 2")
-        if len(classes) > max(MANY_CATEGORIES, len(all_rows) // 2):
-            warn(f"target {name!r} has {len(classes)} classes in {len(all_rows)} rows: if it "
+        if len(classes) > max(MANY_CATEGORIES, rows // 2):
+            warn(f"target {name!r} has {len(classes)} classes in {rows} rows: if it "
                  f"is a quantity, use --task regression")
         return {"name": name, "task": task, "classes": classes}
-    values = _numbers(train_rows, name, path)
-    std = float(values.std())
-    return {"name": name, "task": task, "mean": float(values.mean()),
-            "std": std if std > 0 else 1.0}
+    count, mean, m2 = merge_moments(p["moments"] for p in parts)
+    std = float(np.sqrt(m2 / count)) if count else 0.0
+    return {"name": name, "task": task, "mean": mean, "std": std if std > 0 else 1.0}
 
 
 def encode_target(series, spec, path) -> np.ndarray:
@@ -352,8 +441,8 @@ def encode_target(series, spec, path) -> np.ndarray:
     for row, k in enumerate(keys):
         if k not in index:
             shown = ", ".join(map(repr, spec["classes"][:10]))
-            raise DataError(f"{path}: row {row + 1} has label {series.iloc[row]!r}, which is "
-                            f"not one of the model's classes ({shown}"
-                            f"{', ...' if len(spec['classes']) > 10 else ''})")
+            raise DataError(f"{path}: row {row_number(series, row)} has label "
+                            f"{series.iloc[row]!r}, which is not one of the model's classes "
+                            f"({shown}{', ...' if len(spec['classes']) > 10 else ''})")
         out[row] = index[k]
     return out

@@ -245,6 +245,8 @@ def _one_line_warnings():
 
 def main(argv=None) -> int:
     """Run the ``ffbp`` command with ``argv`` (default: sys.argv[1:]); return the exit code."""
+    from ..distributed import abort, running
+
     parser = build_parser()
     try:
         args, extra = parser.parse_known_args(argv)
@@ -284,5 +286,11 @@ def main(argv=None) -> int:
         if not isinstance(exc, (FFBPError, OSError)):     # a bug rather than bad input
             message = (f"unexpected {type(exc).__name__}: {message} (run with --debug for "
                        f"the traceback, and please report it)")
-        print(f"ffbp: error: {message}", file=sys.stderr)
+        comm = running()
+        if comm is None:
+            print(f"ffbp: error: {message}", file=sys.stderr)
+            return _exit_code(exc)
+        if not getattr(exc, "ffbp_rank_reported", False):
+            print(f"ffbp: error: rank {comm.rank} of {comm.size}: {message}", file=sys.stderr)
+        abort(comm, _exit_code(exc))                # or the other ranks would wait forever
         return _exit_code(exc)

@@ -180,6 +180,10 @@ TRAIN_OPTIONS: dict[str, Option] = {
     "diagnostics": Option(_switch, True, "watch gradient health while training and warn about "
                           "vanishing/exploding gradients, saturated or dead units (default: on)",
                           flag=True),
+    "distributed": Option(_switch, False, "data-parallel training over MPI: launch as "
+                          "'mpiexec -n P ffbp train DATA ... --distributed'; each process "
+                          "reads only its own rows (Parquet row groups or CSV byte ranges); "
+                          "needs ffbp[mpi]", flag=True),
     "report": Option(_text, None, "write DIR/report.html: curves, diagnostics, network "
                      "drawing and settings, self-contained (pictures need ffbp[plots])", "DIR"),
 }

@@ -1,4 +1,7 @@
-"""``ffbp train``: read a table, fit the preprocessing, build and train a network, save it."""
+"""``ffbp train``: read a table, fit the preprocessing, build and train a network, save it.
+
+With ``--distributed`` under ``mpiexec``, every rank reads its own part of the table and
+trains on it (``ffbp.cli.shards``); rank 0 writes the model and prints the results."""
 
 from __future__ import annotations
 
@@ -10,12 +13,21 @@ import numpy as np
 
 from .. import losses as _losses
 from .._validation import lookup
+from ..data import ArraySource
+from ..distributed import Comm, world
 from ..errors import ConfigError, DataError
 from ..layers import Dense
 from ..layers import activations as _activations
 from ..losses import BinaryCrossEntropy, BinaryCrossEntropyWithLogits, Hinge
-from . import data, options
-from .commands import CLI_FORMAT, _labels_text, _metric_table, _targets, compute_metrics
+from . import data, options, shards
+from .commands import (
+    CLI_FORMAT,
+    _labels_text,
+    _metric_table,
+    _targets,
+    finish_metrics,
+    metric_sums,
+)
 
 BINARY_LOSSES = (BinaryCrossEntropy, BinaryCrossEntropyWithLogits, Hinge)
 RELU_LIKE = (_activations.ReLU, _activations.LeakyReLU, _activations.ELU)
@@ -70,51 +82,72 @@ def make_optimizer(opts):
     return make(**kwargs)
 
 
+def _world(opts):
+    """The ranks of this job: all of them with --distributed, else this process alone."""
+    if not opts["distributed"]:
+        return Comm()
+    comm = world()
+    data.SILENT = not comm.is_root
+    return comm
+
+
+def _metrics(net, X, y, comm):
+    """compute_metrics over the rows of every rank."""
+    sums = metric_sums(net, X, y)
+    return finish_metrics(net, shards.sum_metrics(comm, sums) if comm.size > 1 else sums)
+
+
 def run_train(args) -> int:
     opts = options.resolve(args)
+    comm = _world(opts)
     path = args.data
-    df = data.read_table(path)
+    if opts["distributed"]:
+        df, label = shards.read_own_rows(path, comm)
+        shards.number_rows(df, comm)
+    else:
+        df, label = data.read_table(path), path
     target = opts["target"]
-    y_all = data.column(df, target, path, "target column")
-    data.check_target(y_all, target, path)
-    task, why = data.infer_task(y_all, opts["task"], target, path)
+    y_all = data.column(df, target, label, "target column")
+    data.check_target(y_all, target, label)
     folder = os.path.dirname(os.path.abspath(opts["output"]))
-    if not os.path.isdir(folder):               # fail before training, not after
+    if comm.is_root and not os.path.isdir(folder):      # fail before training, not after
         raise DataError(f"cannot write the model to {opts['output']}: no directory {folder}")
 
-    n = len(df)
-    n_val = math.ceil(opts["validation_split"] * n) if opts["validation_split"] else 0
-    if n_val and n - n_val < 2:
-        raise DataError(f"{path} has {n} rows: too few to hold out "
+    n_part = len(df)
+    n_val = math.ceil(opts["validation_split"] * n_part) if opts["validation_split"] else 0
+    if n_val and n_part - n_val < 2:
+        raise DataError(f"{label} has {n_part} rows: too few to hold out "
                         f"{opts['validation_split']} for validation (use --validation-split 0)")
-    order = np.random.default_rng([opts["seed"], 2]).permutation(n)
+    # each rank holds out its own share of its rows (one process: [seed, 2] as always)
+    order = np.random.default_rng([opts["seed"], 2, *([comm.rank] if comm.size > 1 else [])]
+                                  ).permutation(n_part)
     train_df = df.iloc[np.sort(order[n_val:])]
     val_df = df.iloc[np.sort(order[:n_val])]
 
-    features = data.fit_features(train_df, target, opts["categorical"], opts["drop"], path)
-    spec = data.fit_target(y_all, train_df[target], target, task, path)
+    task, why, features, spec = shards.fit_preprocessing(train_df, df, opts, label, comm)
+    n, n_val = (sum(v) for v in zip(*comm.allgather((n_part, n_val)), strict=True))
     n_classes = len(spec.get("classes", ()))
     loss = resolve_loss(opts["loss"], task, n_classes)
     n_outputs = 1 if task == "regression" or isinstance(loss, BINARY_LOSSES) else n_classes
-    X_train = data.transform(train_df, features, path)
-    y_train = data.encode_target(train_df[target], spec, path)
-    net = build_network(X_train.shape[1], n_outputs, opts, loss)
+    X_train = data.transform(train_df, features, label)
+    y_train = data.encode_target(train_df[target], spec, label)
+    net = build_network(len(data.input_names(features)), n_outputs, opts, loss)
     optimizer = make_optimizer(opts)
-    validation = None
-    if n_val:
-        X_val = data.transform(val_df, features, path)
-        y_val = data.encode_target(val_df[target], spec, path)
-        validation = (X_val, _targets(y_val, net))
+    X_val = data.transform(val_df, features, label)
+    y_val = data.encode_target(val_df[target], spec, label)
+    validation = (X_val, _targets(y_val, net)) if n_val else None
     settings = {k: v for k, v in opts.items()
-                if k not in ("output", "quiet", "checkpoint", "resume")}
+                if k not in ("output", "quiet", "checkpoint", "resume", "distributed")}
     settings["loss"] = _loss_name(loss)
     net.metadata = {"ffbp_cli": CLI_FORMAT, "target": spec, "task_reason": why,
                     "features": features, "inputs": data.input_names(features),
                     "training": {"data": str(path), "rows": n - n_val, "validation_rows": n_val,
                                  "options": settings}}
+    if comm.size > 1:
+        net.metadata["training"]["ranks"] = comm.size
 
     health = None
-    if opts["diagnostics"]:
+    if opts["diagnostics"] and comm.is_root and len(X_train):
         from ..diagnostics import GradientHealth
 
         probe = slice(0, min(256, len(X_train)))     # a fixed batch: comparable epoch to epoch
@@ -122,21 +155,28 @@ def run_train(args) -> int:
     # Without --checkpoint, a checkpoint is written only if training is interrupted, so that
     # Ctrl-C never loses the work done; with it, after every epoch as well.
     checkpoint = opts["checkpoint"] or f"{opts['output']}.ckpt"
+    train_data = (X_train, _targets(y_train, net))
+    if opts["distributed"]:         # every rank trains on its own rows (see ffbp.cli.shards)
+        train_data = (ArraySource(*train_data, partitioned=True), None)
+        validation = validation and ArraySource(*validation, partitioned=True)
     start = time.perf_counter()
-    history = net.fit(X_train, _targets(y_train, net), loss=loss, optimizer=optimizer,
+    history = net.fit(*train_data, loss=loss, optimizer=optimizer,
                       epochs=opts["epochs"], batch_size=opts["batch_size"],
                       validation_data=validation, early_stopping=opts["early_stopping"],
                       patience=opts["patience"], seed=opts["seed"], verbose=not opts["quiet"],
                       checkpoint=checkpoint, checkpoint_every=1 if opts["checkpoint"] else None,
-                      resume=opts["resume"], callbacks=[health] if health else [])
+                      resume=opts["resume"], callbacks=[health] if health else [],
+                      distributed=opts["distributed"])
     seconds = time.perf_counter() - start
-    results = {"train": compute_metrics(net, X_train, y_train)}
-    if validation is not None:
-        results["validation"] = compute_metrics(net, X_val, y_val)
+    results = {"train": _metrics(net, X_train, y_train, comm)}
+    if n_val:
+        results["validation"] = _metrics(net, X_val, y_val, comm)
     net.metadata["training"].update(
         epochs_run=history.epochs, stop_reason=history.stop_reason,
         metrics={name: {k: v for k, v in m.items() if k != "confusion_matrix"}
                  for name, m in results.items()})
+    if not comm.is_root:                        # one rank writes and speaks for the job
+        return 0
     from ..io import save
 
     save(net, opts["output"])

@@ -1,0 +1,132 @@
+"""``ffbp train --distributed``: each MPI rank reads only its own rows of the table, and
+the preprocessing is fitted on all of them by exchanging small summaries.
+
+Which rows a rank reads:
+
+* Parquet: the row groups ``shard(rank)`` of the file (so write it with at least as many
+  row groups as ranks; ``pyarrow.parquet.write_table(..., row_group_size=...)``);
+* CSV/TSV: the bytes ``[S·r/P, S·(r+1)/P)`` of the data after the header line, widened to
+  whole lines: a line belongs to the rank whose range holds its first byte. (A CSV whose
+  quoted fields contain line breaks cannot be split this way: convert it to Parquet.)
+
+The preprocessing is then the same as one process would fit on the whole table: means and
+standard deviations merge exactly from each part's (count, mean, M2), category sets and class
+labels by union, the task from each part's distinct target values.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+
+import numpy as np
+
+from ..data import shard
+from ..errors import DataError
+from . import data
+
+
+def read_own_rows(path, comm):
+    """(this rank's rows as a DataFrame, a label for messages: the path and the part)."""
+    path = os.fspath(path)
+    kind = data.table_format(path)
+    if path == "-" or path.lower().endswith(data.COMPRESSION):
+        raise DataError(f"--distributed reads a part of {path} on each rank, so the file "
+                        f"must be seekable and uncompressed (.csv, .tsv or .parquet)")
+    if not os.path.isfile(path):
+        raise DataError(f"no such file: {path}")
+    if kind == "parquet":
+        df = _parquet_part(path, comm)
+    else:
+        df = _csv_part(path, kind, comm)
+    label = f"{path} (part {comm.rank + 1} of {comm.size})"
+    if len(df) == 0:
+        raise DataError(f"{label} has no rows: the file is too small for {comm.size} ranks")
+    df.columns = [str(c) for c in df.columns]
+    return df.reset_index(drop=True), label
+
+
+def number_rows(df, comm) -> None:
+    """Index ``df`` (this rank's part) by row of the whole file, so that messages name the
+    file's rows (``data.row_number``)."""
+    offset = sum(comm.allgather(len(df))[:comm.rank])
+    df.index = data.pandas().RangeIndex(offset, offset + len(df))
+
+
+def _parquet_part(path, comm):
+    import pyarrow.parquet as pq
+
+    try:
+        pf = pq.ParquetFile(path)
+    except Exception as exc:
+        raise DataError(f"cannot read {path} as PARQUET: {exc}") from None
+    lo, hi = shard(pf.num_row_groups, comm.rank, comm.size)
+    if hi <= lo:
+        raise DataError(f"{path} has {pf.num_row_groups} row group(s), fewer than the "
+                        f"{comm.size} ranks: rewrite it with smaller row groups "
+                        f"(pyarrow.parquet.write_table(table, path, row_group_size=N))")
+    return pf.read_row_groups(list(range(lo, hi))).to_pandas()
+
+
+def _csv_part(path, kind, comm):
+    pd = data.pandas()
+    with open(path, "rb") as f:
+        header = f.readline()
+        begin, size = f.tell(), os.fstat(f.fileno()).st_size
+        lo, hi = (begin + (size - begin) * k // comm.size for k in (comm.rank, comm.rank + 1))
+        start = _line_start(f, lo, begin)
+        stop = _line_start(f, hi, begin) if comm.rank + 1 < comm.size else size
+        f.seek(start)
+        chunk = f.read(max(0, stop - start))
+    try:
+        return pd.read_csv(io.BytesIO(header + chunk), sep="\t" if kind == "tsv" else ",")
+    except pd.errors.EmptyDataError:
+        raise DataError(f"{path} is empty (no header, no rows)") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise DataError(f"cannot read part {comm.rank + 1} of {path} as {kind.upper()}: "
+                        f"{exc}") from None
+
+
+def _line_start(f, offset, begin) -> int:
+    """The first line start at or after ``offset``."""
+    if offset <= begin:
+        return begin
+    f.seek(offset - 1)
+    if f.read(1) == b"\n":
+        return offset
+    f.readline()
+    return f.tell()
+
+
+def fit_preprocessing(train_df, all_df, opts, path, comm):
+    """(task, why, feature specs, target spec) fitted on every rank's rows together."""
+    target, task = opts["target"], opts["task"]
+    parts = comm.allgather(data.summarize_target(all_df[target], task, target, path))
+    task, why = data.decide_task(parts, task)
+    names = data.feature_columns(train_df, target, opts["categorical"], opts["drop"], path)
+    numeric = {name: data._is_numeric(train_df[name]) for name in names}
+    kinds = comm.allgather(numeric)
+    numeric = {name: all(k.get(name, False) for k in kinds) for name in names}
+    features = comm.allgather(data.summarize_features(
+        train_df, target, opts["categorical"], opts["drop"], path, numeric))
+    if any([f["name"] for f in part] != names for part in features):
+        raise DataError(f"{path}: the parts of the table read by the ranks have different "
+                        f"columns")
+    targets = comm.allgather(data.summarize_target_values(all_df[target], train_df[target],
+                                                          target, task, path))
+    return (task, why, data.merge_features(features),
+            data.merge_target(targets, target, task, path))
+
+
+def sum_metrics(comm, sums: dict) -> dict:
+    """Σ over ranks of every number and array in ``sums``."""
+    keys = sorted(sums)
+    flat = np.concatenate([np.ravel(np.asarray(sums[k], dtype=np.float64)) for k in keys])
+    comm.sum_(flat)
+    out, at = {}, 0
+    for k in keys:
+        shape = np.shape(sums[k])
+        size = int(np.prod(shape))
+        out[k] = flat[at:at + size].reshape(shape) if shape else float(flat[at])
+        at += size
+    return out

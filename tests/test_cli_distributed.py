@@ -1,0 +1,129 @@
+"""``ffbp train --distributed``: each rank reads its own rows (CSV byte ranges, Parquet row
+groups); the preprocessing and the reported metrics are those of the whole table."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+pd = pytest.importorskip("pandas")
+pytest.importorskip("pyarrow")
+
+from ffbp.cli import shards  # noqa: E402
+from ffbp.cli.main import main  # noqa: E402
+from ffbp.distributed import Comm  # noqa: E402
+
+MPIEXEC = shutil.which("mpiexec", path=os.path.dirname(sys.executable)) or shutil.which(
+    "mpiexec")
+FFBP = [sys.executable, "-m", "ffbp"]
+
+
+class FakeComm(Comm):
+    def __init__(self, rank, size):
+        self.rank, self.size = rank, size
+
+
+def table(n=600, seed=0):
+    rng = np.random.default_rng(seed)
+    df = pd.DataFrame({"a": rng.normal(size=n), "b": rng.normal(size=n) * 3 + 1,
+                       "colour": rng.choice(["red", "green", "blue"], n),
+                       "note": [("x" * int(k)) for k in rng.integers(0, 40, n)]})
+    df["y"] = np.where(df.a + (df.colour == "red") > 0.3, "yes", "no")
+    return df
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 7])
+def test_csv_byte_ranges_cover_every_row_once_in_order(size, tmp_path):
+    df = table()
+    df.to_csv(tmp_path / "t.csv", index=False)
+    parts = [shards.read_own_rows(tmp_path / "t.csv", FakeComm(r, size))[0]
+             for r in range(size)]
+    joined = pd.concat(parts, ignore_index=True)
+    pd.testing.assert_frame_equal(joined, pd.read_csv(tmp_path / "t.csv"))
+    sizes = [len(p) for p in parts]
+    assert max(sizes) - min(sizes) < 0.1 * len(df)      # byte ranges: roughly even
+
+
+def test_parquet_row_groups_are_split_among_ranks(tmp_path):
+    df = table()
+    df.to_parquet(tmp_path / "t.parquet", row_group_size=100)
+    parts = [shards.read_own_rows(tmp_path / "t.parquet", FakeComm(r, 4))[0] for r in range(4)]
+    assert [len(p) for p in parts] == [100, 200, 100, 200]
+    pd.testing.assert_frame_equal(pd.concat(parts, ignore_index=True), df)
+    with pytest.raises(Exception, match="6 row group.*7 ranks.*row_group_size"):
+        shards.read_own_rows(tmp_path / "t.parquet", FakeComm(0, 7))
+
+
+def test_stdin_and_compressed_files_cannot_be_split(tmp_path):
+    table().to_csv(tmp_path / "t.csv.gz", index=False)
+    with pytest.raises(Exception, match="seekable and uncompressed"):
+        shards.read_own_rows(tmp_path / "t.csv.gz", FakeComm(0, 2))
+
+
+def _launch(ranks, args, timeout=120):
+    return subprocess.run(["timeout", str(timeout), MPIEXEC, "-n", str(ranks), *FFBP, *args],
+                          capture_output=True, text=True, timeout=timeout + 10)
+
+
+needs_mpi = pytest.mark.skipif(MPIEXEC is None or not shutil.which("timeout"),
+                               reason="no mpiexec (pip install mpich)")
+
+
+@needs_mpi
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_two_ranks_fit_the_preprocessing_of_the_whole_table(fmt, tmp_path):
+    pytest.importorskip("mpi4py")
+    df = table(900)
+    data = tmp_path / f"t.{fmt}"
+    df.to_csv(data, index=False) if fmt == "csv" else df.to_parquet(data, row_group_size=150)
+    common = ["--target", "y", "--epochs", "3", "--validation-split", "0", "-q", "--drop",
+              "note"]
+    result = _launch(2, ["train", str(data), "-o", str(tmp_path / "m2.ffbp"), *common,
+                         "--distributed"])
+    assert result.returncode == 0, result.stderr
+    assert main(["train", str(data), "-o", str(tmp_path / "m1.ffbp"), *common]) == 0
+    import ffbp
+
+    one, two = (ffbp.load(tmp_path / f"m{k}.ffbp").metadata for k in (1, 2))
+    assert two["training"]["ranks"] == 2 and two["training"]["rows"] == 900
+    assert one["target"] == two["target"]
+    for f1, f2 in zip(one["features"], two["features"], strict=True):
+        assert f1.keys() == f2.keys() and f1["name"] == f2["name"]
+        for k in f1:
+            if isinstance(f1[k], float):
+                assert f2[k] == pytest.approx(f1[k], rel=1e-12, abs=1e-15)
+            else:
+                assert f1[k] == f2[k]
+    # the job's reported accuracy is that of the saved model on the whole table
+    metrics = two["training"]["metrics"]["train"]
+    res = subprocess.run([*FFBP, "evaluate", str(tmp_path / "m2.ffbp"), str(data), "--json"],
+                         capture_output=True, text=True)
+    out = json.loads(res.stdout)
+    assert out["rows"] == 900
+    assert metrics["accuracy"] == pytest.approx(out["accuracy"], abs=1e-12)
+    assert metrics["loss"] == pytest.approx(out["loss"], rel=1e-5)
+    assert result.stdout.count("saved") == 1            # rank 0 alone speaks and writes
+
+
+@needs_mpi
+def test_bad_rows_in_one_ranks_part_stop_the_job_naming_the_rank(tmp_path):
+    pytest.importorskip("mpi4py")
+    df = table(600)
+    df.loc[450, "y"] = None                              # in the second half: rank 1's
+    df.to_parquet(tmp_path / "t.parquet", row_group_size=100)
+    start = time.monotonic()
+    result = _launch(2, ["train", str(tmp_path / "t.parquet"), "--target", "y", "-o",
+                         str(tmp_path / "m.ffbp"), "--epochs", "2", "-q", "--distributed"],
+                     timeout=60)
+    assert result.returncode != 0
+    assert time.monotonic() - start < 30
+    assert "rank 1 of 2" in result.stderr and "missing value" in result.stderr
+    assert "part 2 of 2" in result.stderr and "first at row 451" in result.stderr
+    assert not (tmp_path / "m.ffbp").exists()
