@@ -103,3 +103,16 @@ def scaling_table(rows: list[dict]) -> str:
     return (table(["samples", "s/epoch", "us/sample", f"vs {ref['samples']:,}"], body)
             + f"\nper-sample time max/min: {spread:.2f} "
               f"({'linear' if spread <= 1.25 else 'NOT linear'}: within 25% counts as linear)")
+
+
+def mpi_table(rows: list[dict]) -> str:
+    """samples/s with 1 and more ranks per batch size, and the all-reduce's share of the
+    step time (time inside the call, waiting for the slower rank included)."""
+    body = []
+    for r in rows:
+        one = next((o for o in rows if o["ranks"] == 1 and o["batch"] == r["batch"]), None)
+        body.append([r["batch"], f"{r['ranks']} x {r['threads']}", f"{r['samples_per_s']:,.0f}",
+                     f"{r['samples_per_s'] / one['samples_per_s']:.2f}" if one else "",
+                     f"{r['allreduce_ms_per_step']:.2f}", f"{r['allreduce_share']:.0%}"])
+    return table(["batch", "ranks x threads", "samples/s", "vs 1 rank", "all-reduce ms/step",
+                  "all-reduce share"], body)

@@ -44,6 +44,7 @@ def parse_args(argv=None):
                    "(default 3)")
     p.add_argument("--no-memory", action="store_true", help="skip the peak-memory runs")
     p.add_argument("--no-scaling", action="store_true", help="skip the scaling runs")
+    p.add_argument("--no-mpi", action="store_true", help="skip the data-parallel (MPI) runs")
     p.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     p.add_argument("--worker", help=argparse.SUPPRESS)    # internal: one framework's process
     args = p.parse_args(argv)
@@ -249,6 +250,37 @@ def serve(fw: str, args) -> None:
               flush=True)
 
 
+def measure_mpi(args, cores: int) -> list[dict] | None:
+    """The MPI row: ``benchmarks.bench_mpi`` under ``mpiexec -n P`` for P = 1 and 2, the
+    cores shared out as BLAS threads (P=1: all of them; P=2: half each)."""
+    import os
+    import shutil
+
+    mpiexec = shutil.which("mpiexec", path=os.path.dirname(sys.executable)) or \
+        shutil.which("mpiexec")
+    try:
+        import mpi4py  # noqa: F401
+    except ImportError:
+        mpiexec = None
+    if mpiexec is None:
+        print("skipping the MPI runs: mpi4py or mpiexec missing (pip install \"ffbp[mpi]\")")
+        return None
+    rows = []
+    for ranks in (1, 2):
+        threads = str(max(1, cores // ranks))
+        env = {**os.environ, "OPENBLAS_NUM_THREADS": threads, "OMP_NUM_THREADS": threads,
+               "MKL_NUM_THREADS": threads}
+        cmd = [mpiexec, "-n", str(ranks), sys.executable, "-m", "mpi4py", "-m",
+               "benchmarks.bench_mpi", str(args.samples), str(args.repeats), "128", "1024"]
+        done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=1800)
+        if done.returncode != 0:
+            print(f"the MPI run with {ranks} ranks failed: {done.stderr.strip()[-500:]}")
+            return None
+        for row in json.loads(done.stdout.strip().splitlines()[-1]):
+            rows.append({**row, "threads": int(threads)})
+    return sorted(rows, key=lambda r: (r["batch"], r["ranks"]))
+
+
 def main(argv=None) -> dict:
     args = parse_args(argv)
     if args.worker:
@@ -290,6 +322,12 @@ def main(argv=None) -> dict:
     if results.get("scaling"):
         print("\nScaling: ffbp, batch 128, time per epoch")
         print(report.scaling_table(results["scaling"]))
+    if not args.no_mpi and "ffbp" in args.frameworks:
+        results["mpi"] = rows = measure_mpi(args, info["blas_threads"])
+        if rows:
+            print(f"\nData-parallel over MPI (ffbp, each rank training on its own "
+                  f"{args.samples:,}/P rows, global batch as shown)")
+            print(report.mpi_table(rows))
     results["elapsed_s"] = time.perf_counter() - started
     results["others_cpu_share"] = share = machine.others_share(cpu_start, machine.cpu_snapshot())
     print(f"\ntotal benchmark time: {results['elapsed_s']:.0f} s")

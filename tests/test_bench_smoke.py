@@ -43,3 +43,12 @@ def test_quick_benchmark_ffbp_only(tmp_path):
         assert row.startswith(case)
         assert float(row.split()[-1].replace(",", "")) > 0
     assert "blas" in proc.stdout and "OPENBLAS_CORETYPE" in proc.stdout
+
+    # The MPI row (when mpi4py and mpiexec are installed): 1 and 2 ranks per batch size.
+    if results.get("mpi"):
+        rows = {(r["batch"], r["ranks"]): r for r in results["mpi"]}
+        assert set(rows) == {(128, 1), (128, 2), (1024, 1), (1024, 2)}
+        for (_, ranks), r in rows.items():
+            assert r["samples_per_s"] > 0 and 0 <= r["allreduce_share"] < 1
+            assert (r["allreduce_s"] == 0) == (ranks == 1)    # one rank: nothing to reduce
+        assert "all-reduce share" in proc.stdout
