@@ -83,6 +83,8 @@ class Replicated:
         self.X, self.T, self.w, self.labels = X, T, w, labels
         self.bounds = batch_bounds(len(X), batch_size, net.layers)
         self.n_samples, self.shuffle, self.comm, self.dtype = len(X), shuffle, comm, net.dtype
+        #: The fewest rows any rank gets of any batch.
+        self.smallest_share = min(hi - lo for lo, hi in self.bounds) // comm.size
         # One preallocated coefficient vector for the common case (full batches, no MPI).
         self.uniform = np.full(self.bounds[0][1], 1.0 / self.bounds[0][1], dtype=net.dtype)
 
@@ -148,6 +150,8 @@ class Streamed:
         cuts = [[(n_r * lo) // N for lo, _ in self.bounds] + [n_r] for n_r in counts]
         self.local = list(zip(cuts[comm.rank][:-1], cuts[comm.rank][1:], strict=True))
         self.sizes = [sum(c[b + 1] - c[b] for c in cuts) for b in range(len(self.bounds))]
+        #: The fewest rows any rank gets of any batch.
+        self.smallest_share = min(c[b + 1] - c[b] for c in cuts for b in range(len(c) - 1))
 
     def prepare(self, i, X, y):
         """Block i's (X, T), checked and in the network's dtype."""

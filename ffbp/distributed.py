@@ -9,9 +9,9 @@ the same update: the result equals single-process training on the same batches u
 order of floating-point sums. Rank 0 alone writes checkpoints and shows progress;
 validation is sharded and its sums reduced.
 
-Limits, refused or documented: batch-norm statistics are not synchronised (a network with
-BatchNorm is refused when P > 1); dropout masks are drawn per rank. Without ``mpiexec``
-(one process) ``distributed=True`` changes nothing.
+Batch norm pools its statistics over the ranks (``BatchNorm.sync``), so it too trains as in
+one process; every rank then needs at least one row of every batch. Dropout masks are drawn
+per rank. Without ``mpiexec`` (one process) ``distributed=True`` changes nothing.
 
 ``python -m mpi4py`` matters: an exception on one rank then aborts the whole job instead of
 leaving the other ranks waiting forever in the next all-reduce.
@@ -19,6 +19,7 @@ leaving the other ranks waiting forever in the next all-reduce.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 
 import numpy as np
@@ -67,7 +68,7 @@ class Comm:
         return start, lo + (n * (self.rank + 1)) // self.size
 
 
-def world(net=None) -> Comm:
+def world() -> Comm:
     """The MPI world this process runs in (a single-rank Comm without MPI)."""
     try:
         from mpi4py import MPI
@@ -77,17 +78,31 @@ def world(net=None) -> Comm:
     comm = Comm(MPI.COMM_WORLD)
     if comm.size > 1:
         announce(comm, MPI)
-    if comm.size > 1 and net is not None:
-        from .layers.batchnorm import BatchNorm
-
-        if any(isinstance(layer, BatchNorm) for layer in net.layers):
-            raise ConfigError("distributed training does not synchronise batch-norm "
-                              "statistics across ranks yet: remove BatchNorm or train on one "
-                              "process")
     return comm
 
 
 _announced = False
+
+
+@contextlib.contextmanager
+def pooled_batch_norm(net, comm: Comm, feed):
+    """Let every BatchNorm layer of ``net`` pool its batch statistics over the ranks for
+    the length of a distributed ``fit``."""
+    from .layers.batchnorm import BatchNorm
+
+    layers = [layer for layer in net.layers if isinstance(layer, BatchNorm)]
+    if comm.size > 1 and layers and feed.smallest_share < 1:
+        raise ConfigError(f"with BatchNorm, every one of the {comm.size} ranks needs at least "
+                          f"one row of every batch (its statistics are pooled over the "
+                          f"ranks): use batch_size >= {comm.size}, and at least as many rows "
+                          f"per rank")
+    for layer in layers:
+        layer.sync = comm if comm.size > 1 else None
+    try:
+        yield
+    finally:
+        for layer in layers:
+            layer.sync = None
 
 
 def announce(comm: Comm, MPI) -> None:

@@ -98,7 +98,7 @@ def fit(net, X, y=None, loss="mse", optimizer=None, *, epochs: int = 100, batch_
     and raises ``TrainingInterrupted`` (a ``KeyboardInterrupt``); a second Ctrl-C stops at
     once.
     """
-    comm = mpi.world(net) if distributed else mpi.Comm()
+    comm = mpi.world() if distributed else mpi.Comm()
     try:
         return _fit(net, X, y, loss, optimizer, comm, epochs=epochs, batch_size=batch_size,
                     shuffle=shuffle, validation_split=validation_split,
@@ -165,7 +165,8 @@ def _fit(net, X, y, loss, optimizer, comm, *, epochs, batch_size, shuffle, valid
         hooks.append(LossTolerance(tol, n_iter_no_change))
     trainer = _Trainer(net, loss, optimizer, feed, val, classify, hooks, seed, checkpoint,
                        checkpoint_every, on_nan, comm)
-    return trainer.run(int(epochs), meta, resume, verbose if comm.is_root else False)
+    with mpi.pooled_batch_norm(net, comm, feed):
+        return trainer.run(int(epochs), meta, resume, verbose if comm.is_root else False)
 
 
 class _Trainer:

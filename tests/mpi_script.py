@@ -32,6 +32,22 @@ def train(distributed: bool, bad_rank=None):
     return net, history
 
 
+def train_batchnorm(distributed: bool, batch_size=16):
+    """Batch norm between the layers: its statistics pooled over the ranks."""
+    X, y, _ = problem()
+    net = ffbp.Network([ffbp.Dense(4, 6), ffbp.BatchNorm(6), ffbp.Tanh(), ffbp.Dense(6, 3),
+                        ffbp.BatchNorm(3), ffbp.Softmax()], seed=1, dtype=np.float64)
+    history = net.fit(X, y, loss="cross_entropy", optimizer=ffbp.optim.adam(0.05), epochs=3,
+                      batch_size=batch_size, seed=7, validation_split=0.2,
+                      distributed=distributed, verbose=False)
+    return net, history
+
+
+def running_statistics(net):
+    return np.concatenate([v for layer in net.layers if hasattr(layer, "buffers")
+                           for v in layer.buffers().values()])
+
+
 def network():
     return ffbp.Network([ffbp.Dense(4, 6), ffbp.Tanh(), ffbp.Dense(6, 3), ffbp.Softmax()],
                         seed=1, dtype=np.float64)
@@ -76,6 +92,9 @@ if __name__ == "__main__":
     out, mode = sys.argv[1], sys.argv[2]
     if mode == "killed":
         killed(sys.argv[3])
+    elif mode.startswith("batchnorm"):
+        net, history = train_batchnorm(True, batch_size=2 if mode == "batchnorm-small" else 16)
+        net.flat_values = np.concatenate([net.flat_values, running_statistics(net)])
     elif mode.startswith("files"):
         net, history = train_from_files(sys.argv[3], shuffle=mode == "files-shuffled")
     else:

@@ -130,3 +130,30 @@ def test_a_killed_rank_stops_the_job_and_the_checkpoint_survives(tmp_path):
     history = net.fit(X, y, loss="cross_entropy", optimizer=ffbp.optim.adam(0.05), epochs=3,
                       batch_size=4, resume=tmp_path / "run.ckpt", verbose=False)
     assert history.epochs == 3 and np.isfinite(net.flat_values).all()
+
+
+@pytest.mark.parametrize("ranks", [2, 3])
+def test_batch_norm_pools_its_statistics_over_the_ranks(ranks, tmp_path):
+    """Two BatchNorm layers: weights, running statistics and validation loss of one
+    process (each rank normalises its shard with the global batch's μ and σ², and
+    back-propagates with the global Σδ and Σδx̂)."""
+    single, history = mpi_script.train_batchnorm(distributed=False)
+    expected = np.concatenate([single.flat_values, mpi_script.running_statistics(single)])
+    result = _launch(ranks, tmp_path / "w.npy", "batchnorm")
+    assert result.returncode == 0, result.stderr
+    saved = np.load(tmp_path / "w.npy")
+    # 1e-7, not 1e-9: a bias just before BatchNorm has a true gradient of 0 (the mean is
+    # taken out again), so its gradient is rounding noise (~1e-17) that Adam divides by its
+    # ε = 1e-8; the sums taken in another order give other noise, so ~1e-9 steps differ.
+    np.testing.assert_allclose(saved[:expected.size], expected, rtol=0, atol=1e-7)
+    np.testing.assert_allclose(saved[expected.size:expected.size + 3], history.val_loss,
+                               rtol=1e-8)
+    # and the statistics did move (the check above is not of untouched buffers)
+    assert np.abs(mpi_script.running_statistics(single)[:6]).max() > 0.05
+
+
+def test_batch_norm_with_fewer_rows_per_batch_than_ranks_is_refused(tmp_path):
+    result = _launch(3, tmp_path / "w.npy", "batchnorm-small", timeout=60)
+    assert result.returncode != 0
+    assert "every one of the 3 ranks needs at least one row of every batch" in result.stderr
+    assert "batch_size >= 3" in result.stderr

@@ -35,6 +35,10 @@ class BatchNorm(Layer):
         x: (n_samples, num_features) -> same shape
         gamma, beta: (num_features,); running_mean, running_var: (num_features,)
 
+    Under MPI (``fit(..., distributed=True)``) the sums over the batch (μ, σ², Σ δ and
+    Σ δ ⊙ x̂ in ∂E/∂x) are all-reduced over the ranks, so each rank normalises its shard
+    with the statistics of the whole global batch: the same as one process.
+
     Args:
         num_features: width of the input (and the output).
         momentum: m above, the weight of the newest batch in the running statistics.
@@ -44,6 +48,9 @@ class BatchNorm(Layer):
     #: The output of each sample depends on the rest of the batch (in training).
     stochastic = True
     min_batch = 2
+    #: The ranks whose batch statistics are pooled (a ``distributed.Comm``), set by ``fit``
+    #: for the length of a distributed run; never copied or saved.
+    sync = None
 
     def __init__(self, num_features: int, momentum: float = 0.1, eps: float = 1e-5):
         check_positive(num_features, "BatchNorm num_features", integer=True)
@@ -102,15 +109,9 @@ class BatchNorm(Layer):
                              f"{self.num_features}), got {x.shape}")
         n = x.shape[0]
         if training:
-            if n < 2:
-                raise ShapeError(
-                    f"{self!r} in training mode needs more than 1 sample per batch to "
-                    f"estimate a variance, got a batch of {n} (use batches of at least 2, or "
-                    f"training=False to use the running statistics)"
-                )
-            mean = x.mean(axis=0)
-            xc = x - mean
-            var = np.einsum("ij,ij->j", xc, xc) / n
+            statistics = self._batch_statistics if self.sync is None else \
+                self._pooled_statistics
+            mean, xc, var, n = statistics(x)
             m = self.momentum
             self.running_mean *= 1.0 - m
             self.running_mean += m * mean
@@ -121,8 +122,34 @@ class BatchNorm(Layer):
             var = self.running_var.astype(x.dtype, copy=False)
         inv_std = 1.0 / np.sqrt(var + self.eps)
         xc *= inv_std                                  # xc is our own array: reuse it as x̂
-        self._xhat, self._inv_std, self._training = xc, inv_std, training
+        self._xhat, self._inv_std, self._training, self._n = xc, inv_std, training, n
         return xc * self.gamma.value + self.beta.value
+
+    def _batch_statistics(self, x):
+        """(μ, x − μ, σ², n) of this batch."""
+        n = x.shape[0]
+        if n < 2:
+            raise ShapeError(
+                f"{self!r} in training mode needs more than 1 sample per batch to "
+                f"estimate a variance, got a batch of {n} (use batches of at least 2, or "
+                f"training=False to use the running statistics)"
+            )
+        mean = x.mean(axis=0)
+        xc = x - mean
+        return mean, xc, np.einsum("ij,ij->j", xc, xc) / n, n
+
+    def _pooled_statistics(self, x):
+        """(μ, x − μ, σ², n) of the global batch: the sums over every rank's shard."""
+        sums = np.append(x.sum(axis=0, dtype=np.float64), x.shape[0])
+        self.sync.sum_(sums)
+        n = int(sums[-1])
+        if n < 2:
+            raise ShapeError(f"{self!r} in training mode needs more than 1 sample per "
+                             f"global batch, got {n}")
+        mean = (sums[:-1] / n).astype(x.dtype)
+        xc = x - mean
+        squares = np.einsum("ij,ij->j", xc, xc).astype(np.float64)
+        return mean, xc, (self.sync.sum_(squares) / n).astype(x.dtype), n
 
     def backward(self, dy, input_grad=True):
         xhat = self._xhat
@@ -134,11 +161,21 @@ class BatchNorm(Layer):
         scale = self.gamma.value * self._inv_std
         if not self._training:
             return dy * scale
-        n = dy.shape[0]
-        dx = dy - self.beta.grad / n
-        dx -= xhat * (self.gamma.grad / n)
+        n, sum_dy, sum_dy_xhat = self._n, self.beta.grad, self.gamma.grad
+        if self.sync is not None:
+            # The means run over every rank's rows. γ's and β's own gradients stay this
+            # rank's sums: the gradient buffer is all-reduced after the backward pass.
+            pooled = self.sync.sum_(np.concatenate([sum_dy, sum_dy_xhat]).astype(np.float64))
+            sum_dy, sum_dy_xhat = np.split(pooled.astype(dy.dtype), 2)
+        dx = dy - sum_dy / n
+        dx -= xhat * (sum_dy_xhat / n)
         dx *= scale
         return dx
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state.pop("sync", None)                        # an MPI communicator: not copyable
+        return state
 
     def __repr__(self):
         extra = "" if self.momentum == 0.1 else f", momentum={self.momentum}"
