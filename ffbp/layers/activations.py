@@ -11,6 +11,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from .. import _kernels
 from .._validation import lookup
 from .base import Layer
 
@@ -126,7 +127,11 @@ class ReLU(Activation):
         return np.maximum(x, 0)
 
     def forward(self, x, training=False):
-        self._y = np.maximum(x, 0, out=x) if self.overwrite_input else np.maximum(x, 0)
+        if self.overwrite_input:
+            # the compiled twin of np.maximum(x, 0, out=x), when numba is there
+            self._y = x if _kernels.relu_inplace(x) else np.maximum(x, 0, out=x)
+        else:
+            self._y = np.maximum(x, 0)
         return self._y
 
     def derivative_from_output(self, y):
@@ -135,6 +140,8 @@ class ReLU(Activation):
     def backward(self, dy, input_grad=True):
         # y > 0 exactly where h' > 0; one masked multiply, no derivative array.
         if self.overwrite_grad:
+            if _kernels.relu_mask_inplace(dy, self._y):    # the same, compiled
+                return dy
             return np.multiply(dy, self._y > 0, out=dy)
         return dy * (self._y > 0)
 
