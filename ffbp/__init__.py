@@ -6,7 +6,7 @@
     ffbp.gradcheck(net, "cross_entropy", X[:5], y[:5])
 """
 
-from . import errors, init, losses, optim
+from . import data, errors, init, losses, optim
 from ._version import __version__
 from .callbacks import Callback, EarlyStopping, LambdaCallback
 from .diagnostics import GradientHealth, GradientHealthWarning
@@ -43,6 +43,6 @@ __all__ = [
     "ReLU", "LeakyReLU", "ELU", "Softmax", "LogSoftmax", "BatchNorm", "Dropout", "Perceptron",
     "gradcheck", "GradcheckReport", "fit", "History", "Callback", "EarlyStopping",
     "LambdaCallback", "DivergenceError", "TrainingInterrupted", "losses", "optim", "init",
-    "errors", "ConfigError", "DataError", "ShapeError", "NotFittedError", "ConvergenceWarning",
+    "errors", "data", "ConfigError", "DataError", "ShapeError", "NotFittedError", "ConvergenceWarning",
     "save", "load", "ModelFileError", "export_onnx", "__version__",
 ]
