@@ -43,6 +43,6 @@ __all__ = [
     "ReLU", "LeakyReLU", "ELU", "Softmax", "LogSoftmax", "BatchNorm", "Dropout", "Perceptron",
     "gradcheck", "GradcheckReport", "fit", "History", "Callback", "EarlyStopping",
     "LambdaCallback", "DivergenceError", "TrainingInterrupted", "losses", "optim", "init",
-    "errors", "data", "ConfigError", "DataError", "ShapeError", "NotFittedError", "ConvergenceWarning",
-    "save", "load", "ModelFileError", "export_onnx", "__version__",
+    "errors", "data", "ConfigError", "DataError", "ShapeError", "NotFittedError",
+    "ConvergenceWarning", "save", "load", "ModelFileError", "export_onnx", "__version__",
 ]
