@@ -54,7 +54,7 @@ def validation_feed(net, loss, data, seed, comm, classify):
     if data is None:
         return None
     if is_source(data):
-        return Streamed(net, loss, data, None, False, seed, comm, classify)
+        return Streamed(net, loss, data, None, False, seed, comm, classify, validation=True)
     Xv, Tv = data                                   # arrays prepared by ``validation``
     return Replicated(net, Xv, Tv, None, None, None, False, comm)
 
@@ -119,39 +119,77 @@ class Replicated:
                 Xb, Tb = self.X[rows], self.T[rows]
             yield b, size, share, coef, Xb, Tb, None if le is None else le[a:c]
 
+    def remedy(self) -> str:
+        """What to change when some rank gets no rows of some batch."""
+        small = min(hi - lo for lo, hi in self.bounds)
+        return (f"the smallest batch has {small} rows for {self.comm.size} ranks: use "
+                f"batch_size >= {self.comm.size}")
+
     def validation_chunks(self):
         """This rank's part of (X, T) as validation data: [(X, T)]."""
         lo, hi = self.comm.shard(0, self.n_samples)
         return [(self.X[lo:hi], self.T[lo:hi])] if hi > lo else []
 
 
+def apportion(counts: list[int], k: int) -> list[int]:
+    """How many of the first k rows of an epoch come from each rank, when rank r holds
+    counts[r] of the N rows: rank 0 gets ⌊n₀k/N⌋, rank 1 ⌊n₁k'/N'⌋ of the k' = k − that
+    left among the others' N' rows, and so on; the last rank takes the rest. The parts
+    add up to k exactly, each grows by 0 or 1 when k grows by 1 (so every batch lo:hi
+    has hi − lo rows), each stays within P rows of its fair share n_r·k/N (every rank's
+    rounding passes less than a row on to the next), and at k = N rank r has given all of
+    its n_r rows."""
+    parts, left, rows_left = [], k, sum(counts)
+    for n_r in counts[:-1]:
+        take = (n_r * left) // rows_left if rows_left else 0
+        parts.append(take)
+        left, rows_left = left - take, rows_left - n_r
+    return parts + [left]
+
+
 class Streamed:
     """Training data from a source (``ffbp.data``), one block in memory at a time.
 
-    Under MPI each rank streams its own partition (``source.partition``) of n_r rows. Step
-    b of an epoch takes, on every rank, the rows n_r·lo/N .. n_r·hi/N of its own stream,
-    where lo:hi is batch b of the N rows of all ranks: the global batch is the union of
-    the ranks' pieces (about lo:hi in size), and each piece's coefficients are 1/(global
-    size), so the all-reduced gradient is that of the global batch's mean loss.
+    Under MPI each rank streams its own partition (``source.partition``) of n_r rows. Batch
+    lo:hi of the epoch's N rows (all ranks together) takes, from each rank's own stream, the
+    rows between ``apportion(counts, lo)[r]`` and ``apportion(counts, hi)[r]``: the ranks'
+    pieces add up to hi − lo rows, each piece's coefficients are 1/(hi − lo), so the
+    all-reduced gradient is that of the global batch's mean loss.
     """
 
-    def __init__(self, net, loss, source, batch_size, shuffle, seed, comm, classify):
+    def __init__(self, net, loss, source, batch_size, shuffle, seed, comm, classify,
+                 validation=False):
+        if batch_size is None and not validation:
+            raise ConfigError("batch_size=None (the whole data set in one batch) would hold "
+                              "all of a data source in memory: give a batch size")
         self.net, self.loss, self.shuffle, self.seed, self.comm = net, loss, shuffle, seed, comm
         self.classify = classify
-        self.source = source.partition(comm.rank, comm.size) if comm.size > 1 else source
+        self.source = source.partition(comm.rank, comm.size, allow_empty=validation) \
+            if comm.size > 1 else source
         if self.source.n_features != net.n_features:
             raise ShapeError(f"{self.source.name} has {self.source.n_features} features but "
                              f"the network's first layer expects {net.n_features}")
-        counts = comm.gather_int(self.source.n_samples)
+        self.counts = counts = comm.gather_int(self.source.n_samples)
         self.n_samples = N = int(sum(counts))
         if N == 0:
             raise DataError(f"{source.name} holds no rows")
         self.bounds = batch_bounds(N, batch_size, net.layers)
-        cuts = [[(n_r * lo) // N for lo, _ in self.bounds] + [n_r] for n_r in counts]
-        self.local = list(zip(cuts[comm.rank][:-1], cuts[comm.rank][1:], strict=True))
-        self.sizes = [sum(c[b + 1] - c[b] for c in cuts) for b in range(len(self.bounds))]
-        #: The fewest rows any rank gets of any batch.
-        self.smallest_share = min(c[b + 1] - c[b] for c in cuts for b in range(len(c) - 1))
+        cuts = [apportion(counts, lo) for lo, _ in self.bounds] + [counts]
+        self.local = [(cuts[b][comm.rank], cuts[b + 1][comm.rank])
+                      for b in range(len(self.bounds))]
+        #: The fewest rows any rank gets of any batch, and where.
+        self.smallest_share, self.starved = min(
+            (cuts[b + 1][r] - cuts[b][r], (r, b)) for b in range(len(self.bounds))
+            for r in range(comm.size))
+
+    def remedy(self) -> str:
+        """What to change when some rank gets no rows of some batch."""
+        r, b = self.starved
+        lo, hi = self.bounds[b]
+        need = -(-self.n_samples // max(1, min(self.counts)))
+        return (f"rank {r} (with {self.counts[r]} of the {self.n_samples} rows) gets none of "
+                f"batch {b + 1} ({hi - lo} rows): use batch_size >= {need}, or give the "
+                f"ranks more even parts")
 
     def prepare(self, i, X, y):
         """Block i's (X, T), checked and in the network's dtype."""
@@ -175,7 +213,7 @@ class Streamed:
         stream.skip(self.local[first_batch][0] if first_batch < len(self.local) else 0)
         for b in range(first_batch, len(self.bounds)):
             lo, hi = self.local[b]
-            size = self.sizes[b]
+            size = self.bounds[b][1] - self.bounds[b][0]
             if hi == lo:
                 yield b, size, size / self.n_samples, None, None, None, None
                 continue

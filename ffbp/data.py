@@ -60,11 +60,14 @@ class _Blocks:
     def n_samples(self) -> int:
         return sum(self.block_sizes)
 
-    def partition(self, rank: int, size: int):
+    def partition(self, rank: int, size: int, allow_empty: bool = False):
+        """This rank's share of the blocks (a contiguous run). Every rank raises the same
+        error when there are fewer blocks than ranks (unless ``allow_empty``: validation
+        data, where an empty part is harmless)."""
         lo, hi = shard(len(self.bounds), rank, size)
-        if hi <= lo:
+        if len(self.bounds) < size and not allow_empty:
             raise ConfigError(f"{self.name} has {len(self.bounds)} block(s), fewer than the "
-                              f"{size} ranks: rank {rank} would get no data (use smaller "
+                              f"{size} ranks: some rank would get no data (use smaller "
                               f"blocks, e.g. block_rows, or fewer ranks)")
         part = object.__new__(type(self))
         part.__dict__.update(self.__dict__)
@@ -94,20 +97,21 @@ class ArraySource(_Blocks):
     """
 
     def __init__(self, X, y, block_rows=None, partitioned=False):
+        # memory maps stay memory maps; anything else (lists) becomes an array
+        X = X if isinstance(X, np.ndarray) else np.asarray(X)
+        y = y if isinstance(y, np.ndarray) else np.asarray(y)
         self.X, self.y = X, y
-        if not hasattr(X, "shape") or len(X.shape) != 2:
-            raise ShapeError(f"ArraySource: X must be a 2-D array, got "
-                             f"{getattr(X, 'shape', type(X).__name__)}")
-        if not hasattr(y, "shape") or len(y) != len(X):
-            raise ShapeError(f"ArraySource: X has {len(X)} rows but y has "
-                             f"{len(y) if hasattr(y, '__len__') else 'no'} rows")
+        if X.ndim != 2:
+            raise ShapeError(f"ArraySource: X must be a 2-D array, got shape {X.shape}")
+        if y.ndim == 0 or len(y) != len(X):
+            raise ShapeError(f"ArraySource: X has {len(X)} rows but y has shape {y.shape}")
         super().__init__(_row_bounds(len(X), block_rows))
         self.n_features = X.shape[1]
         self.partitioned = partitioned
         self.name = "arrays"
 
-    def partition(self, rank: int, size: int):
-        return self if self.partitioned else super().partition(rank, size)
+    def partition(self, rank: int, size: int, allow_empty: bool = False):
+        return self if self.partitioned else super().partition(rank, size, allow_empty)
 
     def read(self, i: int):
         a, b = self.bounds[i]
@@ -206,13 +210,14 @@ class ParquetSource(_Blocks):
         self.target, self.features = target, features
         sizes = [meta.row_group(i).num_rows for i in range(meta.num_row_groups)]
         starts = np.concatenate([[0], np.cumsum(sizes)]).astype(int).tolist()
-        super().__init__(list(zip(starts[:-1], starts[1:], strict=True)))
-        self.groups = list(range(len(sizes)))
+        # empty row groups (some writers leave them) are no blocks
+        self.groups = [i for i, size in enumerate(sizes) if size]
+        super().__init__([(starts[i], starts[i + 1]) for i in self.groups])
         self.n_features = len(features)
         self.name = self.path
 
-    def partition(self, rank: int, size: int):
-        part = super().partition(rank, size)
+    def partition(self, rank: int, size: int, allow_empty: bool = False):
+        part = super().partition(rank, size, allow_empty)
         lo, hi = shard(len(self.bounds), rank, size)
         part.groups = self.groups[lo:hi]
         return part
@@ -222,13 +227,17 @@ class ParquetSource(_Blocks):
 
         table = pq.ParquetFile(self.path).read_row_group(
             self.groups[i], columns=[*self.features, self.target])
-        X = np.empty((table.num_rows, len(self.features)))
-        for j, name in enumerate(self.features):
-            X[:, j] = _numeric(table.column(name), name, self.path)
+        columns = [_numeric(table.column(name), name, self.path) for name in self.features]
+        X = np.empty((table.num_rows, len(columns)), np.result_type(*columns))
+        for j, values in enumerate(columns):
+            X[:, j] = values
         return X, _numeric(table.column(self.target), self.target, self.path)
 
 
 def _numeric(column, name, path) -> np.ndarray:
+    if column.null_count:
+        raise DataError(f"{path}: column {name!r} has {column.null_count} missing value(s); "
+                        f"ParquetSource needs complete numeric columns")
     try:
         values = column.to_numpy()
     except Exception as exc:

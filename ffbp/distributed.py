@@ -92,10 +92,9 @@ def pooled_batch_norm(net, comm: Comm, feed):
 
     layers = [layer for layer in net.layers if isinstance(layer, BatchNorm)]
     if comm.size > 1 and layers and feed.smallest_share < 1:
-        raise ConfigError(f"with BatchNorm, every one of the {comm.size} ranks needs at least "
-                          f"one row of every batch (its statistics are pooled over the "
-                          f"ranks): use batch_size >= {comm.size}, and at least as many rows "
-                          f"per rank")
+        raise ConfigError(f"with BatchNorm, every rank needs at least one row of every batch "
+                          f"(its statistics are pooled over the ranks), but "
+                          f"{feed.remedy()}")
     for layer in layers:
         layer.sync = comm if comm.size > 1 else None
     try:

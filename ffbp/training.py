@@ -136,6 +136,7 @@ def _fit(net, X, y, loss, optimizer, comm, *, epochs, batch_size, shuffle, valid
         seed = meta["seed"]
     elif seed is None:                 # draw one, so that a checkpoint can replay the run
         seed = int(np.random.SeedSequence().entropy % 2**63)
+        seed = comm.allgather(seed)[0]     # under MPI: rank 0's, so every rank agrees
     classify = metrics and loss.family == "classification"
     if is_source(X):
         if y is not None or sample_weight is not None or validation_split:
@@ -143,6 +144,11 @@ def _fit(net, X, y, loss, optimizer, comm, *, epochs, batch_size, shuffle, valid
                               "validation_split (the source holds X and y; give "
                               "validation_data instead)")
         feed = data.Streamed(net, loss, X, batch_size, shuffle, seed, comm, classify)
+        ranks = (meta or {}).get("ranks", comm.size)
+        if ranks != comm.size:         # each rank's blocks, and so the epoch, would differ
+            raise ConfigError(f"checkpoint {resume} was written by a job of {ranks} rank(s) "
+                              f"reading a data source; resume it with {ranks}, not "
+                              f"{comm.size}")
         validation_data = data.validation(net, loss, None, None, None, 0, validation_data,
                                           seed)[3]
     else:
@@ -324,4 +330,5 @@ class _Trainer:
             return
         ckpt.save_checkpoint(self.checkpoint, self.net, epoch=epochs_done,
                              history=self.history, rng=self.rng,
-                             extra={"seed": self.seed, **(extra or {})})
+                             extra={"seed": self.seed, "ranks": self.comm.size,
+                                    **(extra or {})})

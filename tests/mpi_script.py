@@ -88,10 +88,37 @@ def killed(folder):
                 on_epoch_end=lambda epoch, logs: net.history_epochs.append(epoch))])
 
 
+def unseeded():
+    """seed=None: rank 0 draws the seed and every rank uses it (same shuffles, same
+    validation split), so the ranks end with the same weights."""
+    X, y, _ = problem()
+    net = network()
+    net.fit(X, y, loss="cross_entropy", optimizer=ffbp.optim.adam(0.05), epochs=2,
+            batch_size=8, validation_split=0.2, distributed=True, verbose=False)
+    return net
+
+
+def resume_elsewhere(folder):
+    """Resume, on this job's ranks, a source checkpoint written by one process."""
+    from ffbp.data import NpySource
+
+    source = NpySource(f"{folder}/X.npy", f"{folder}/y.npy", block_rows=24)
+    network().fit(source, loss="cross_entropy", optimizer=ffbp.optim.adam(0.05), epochs=3,
+                  batch_size=16, seed=7, resume=f"{folder}/one.ckpt", distributed=True,
+                  verbose=False)
+
+
 if __name__ == "__main__":
     out, mode = sys.argv[1], sys.argv[2]
     if mode == "killed":
         killed(sys.argv[3])
+    elif mode == "unseeded":
+        from mpi4py import MPI
+
+        np.save(f"{out}.{MPI.COMM_WORLD.Get_rank()}.npy", unseeded().flat_values)
+        sys.exit(0)
+    elif mode == "resume-elsewhere":
+        resume_elsewhere(sys.argv[3])
     elif mode.startswith("batchnorm"):
         net, history = train_batchnorm(True, batch_size=2 if mode == "batchnorm-small" else 16)
         net.flat_values = np.concatenate([net.flat_values, running_statistics(net)])

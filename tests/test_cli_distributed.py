@@ -127,3 +127,41 @@ def test_bad_rows_in_one_ranks_part_stop_the_job_naming_the_rank(tmp_path):
     assert "rank 1 of 2" in result.stderr and "missing value" in result.stderr
     assert "part 2 of 2" in result.stderr and "first at row 451" in result.stderr
     assert not (tmp_path / "m.ffbp").exists()
+
+
+def test_typo_warnings_add_up_the_parts(capsys):
+    from ffbp.cli import data as cli_data
+
+    column = pd.Series(["1.5"] * 30 + ["1,5"] + ["2.5"] * 9, name="price")
+    halves = [column.iloc[:20], column.iloc[20:]]     # the index keeps the file's rows
+    cli_data.warn_typos([cli_data.typo_summary(h) for h in halves], "price")
+    err = capsys.readouterr().err
+    assert "column 'price' is mostly numbers but holds '1,5' (row 31)" in err
+    cli_data.warn_typos([cli_data.typo_summary(column.iloc[:20])], "price")
+    assert capsys.readouterr().err == ""                  # no typo in that part alone
+
+
+@needs_mpi
+def test_a_column_that_is_text_in_one_part_is_text_in_all(tmp_path):
+    """'code' looks numeric ("0.50") except for one "unknown" in the second half: one
+    process reads the column as text, and so must both ranks, or rank 0's categories would be
+    "0.5" where the model later sees "0.50"."""
+    pytest.importorskip("mpi4py")
+    df = table(400)
+    codes = np.random.default_rng(1).choice(["0.50", "1.25", "2.00"], len(df)).astype(object)
+    codes[350] = "unknown"
+    df["code"] = codes
+    df.to_csv(tmp_path / "t.csv", index=False)
+    common = ["--target", "y", "--epochs", "1", "-q", "--drop", "note"]
+    result = _launch(2, ["train", str(tmp_path / "t.csv"), "-o", str(tmp_path / "m2.ffbp"),
+                         *common, "--distributed"])
+    assert result.returncode == 0, result.stderr
+    assert main(["train", str(tmp_path / "t.csv"), "-o", str(tmp_path / "m1.ffbp"),
+                 *common]) == 0
+    import ffbp
+
+    specs = [{f["name"]: f for f in ffbp.load(tmp_path / f"m{k}.ffbp").metadata["features"]}
+             for k in (1, 2)]
+    assert specs[0]["code"]["categories"] == ["0.50", "1.25", "2.00", "unknown"]
+    assert specs[1]["code"] == specs[0]["code"]
+    assert result.stderr.count("column 'code' is mostly numbers but holds 'unknown' (row 351)") == 1

@@ -130,10 +130,80 @@ def test_partitions_split_the_blocks_among_ranks(npy):
     assert [p.block_sizes for p in parts] == [[30], [30], [30, 10]]
     first = parts[2].read(1)[0]
     np.testing.assert_array_equal(first, problem()[0][90:100])
-    with pytest.raises(ffbp.ConfigError, match="4 block.*5 ranks: rank 0"):
-        source.partition(0, 5)
+    for rank in range(5):              # every rank raises, or the others would wait forever
+        with pytest.raises(ffbp.ConfigError, match="4 block.*5 ranks: some rank"):
+            source.partition(rank, 5)
+    # validation data may leave a rank empty-handed
+    assert [source.partition(r, 5, allow_empty=True).block_sizes for r in range(5)] == [
+        [], [30], [30], [30], [10]]
     own = ArraySource(*problem(), partitioned=True)
     assert own.partition(1, 2) is own
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_apportioned_batches_have_their_size_and_use_every_row_once(seed):
+    """Batch lo:hi takes apportion(counts, hi) - apportion(counts, lo) rows of each rank:
+    they add up to hi - lo, never go backwards, stay within P rows of the fair share
+    n_r k / N (each rank's rounding passes at most one row on to the next), and at the end
+    every rank has given all its rows."""
+    from ffbp._fitdata import apportion
+
+    rng = np.random.default_rng(seed)
+    counts = rng.integers(0, 50, size=rng.integers(1, 6)).tolist()
+    counts[0] += 1
+    N = sum(counts)
+    previous = [0] * len(counts)
+    for k in range(1, N + 1):
+        parts = apportion(counts, k)
+        assert sum(parts) == k
+        assert all(0 <= p - q <= 1 for p, q in zip(parts, previous, strict=True))
+        assert all(abs(p - n * k / N) < len(counts) for p, n in zip(parts, counts,
+                                                                     strict=True))
+        previous = parts
+    assert previous == counts
+
+
+class TwoRanks:
+    """Enough of a Comm for Streamed's bookkeeping: rank ``rank`` of ranks holding
+    ``counts`` rows."""
+
+    def __init__(self, rank, counts):
+        self.rank, self.size, self.counts = rank, len(counts), counts
+
+    def gather_int(self, value):
+        assert value == self.counts[self.rank]
+        return list(self.counts)
+
+
+def test_uneven_partitions_give_batches_of_the_requested_size():
+    from ffbp._fitdata import Streamed
+
+    X, y = problem(10)
+    net, loss = network(), ffbp.losses.get("cross_entropy")
+    sizes = []
+    for rank, rows in ((0, slice(0, 3)), (1, slice(3, 10))):
+        source = ArraySource(X[rows], y[rows], partitioned=True)
+        feed = Streamed(net, loss, source, 2, False, 0, TwoRanks(rank, [3, 7]), False)
+        sizes.append([0 if Xb is None else len(Xb)
+                      for *_, Xb, _, _ in feed.steps(None, 0, 0)])
+    assert [a + b for a, b in zip(*sizes, strict=True)] == [2, 2, 2, 2, 2]
+    assert sum(sizes[0]) == 3 and sum(sizes[1]) == 7
+
+
+def test_empty_row_groups_are_skipped(tmp_path):
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    X, y = problem(20)
+    schema = pa.schema([(f"x{j}", pa.float64()) for j in range(5)] + [("y", pa.int64())])
+    with pq.ParquetWriter(tmp_path / "t.parquet", schema) as writer:
+        for a, b in ((0, 8), (8, 8), (8, 20)):
+            writer.write_table(pa.table({**{f"x{j}": X[a:b, j] for j in range(5)},
+                                         "y": y[a:b]}, schema=schema))
+    source = ParquetSource(tmp_path / "t.parquet", target="y")
+    assert source.block_sizes == [8, 12]
+    np.testing.assert_array_equal(source.read(1)[0], X[8:20])
+    history = network().fit(source, validation_data=source, **fit_kwargs())
+    assert np.isfinite(history.val_loss).all()
 
 
 def _write(path, array, *, fortran=False):
@@ -181,12 +251,15 @@ def test_bad_npy_files_are_named(case, match, tmp_path):
 def test_parquet_errors_name_the_column(tmp_path):
     pa = pytest.importorskip("pyarrow")
     pq = pytest.importorskip("pyarrow.parquet")
-    pq.write_table(pa.table({"a": [1.0, 2.0], "colour": ["red", "blue"], "y": [0, 1]}),
-                   tmp_path / "t.parquet")
+    pq.write_table(pa.table({"a": [1.0, 2.0], "colour": ["red", "blue"], "y": [0, 1],
+                             "flag": [True, None]}), tmp_path / "t.parquet")
     with pytest.raises(ffbp.DataError, match="no target column 'label'"):
         ParquetSource(tmp_path / "t.parquet", target="label")
-    source = ParquetSource(tmp_path / "t.parquet", target="y")
+    source = ParquetSource(tmp_path / "t.parquet", target="y", features=["a", "colour"])
     with pytest.raises(ffbp.DataError, match="column 'colour' holds string"):
+        source.read(0)
+    source = ParquetSource(tmp_path / "t.parquet", target="y", features=["a", "flag"])
+    with pytest.raises(ffbp.DataError, match="column 'flag' has 1 missing value"):
         source.read(0)
     with pytest.raises(ffbp.DataError, match="not a readable Parquet"):
         (tmp_path / "bad.parquet").write_text("hello")
@@ -203,6 +276,11 @@ def test_a_source_takes_no_separate_targets(npy):
         network().fit(X, **fit_kwargs())
     with pytest.raises(ffbp.ConfigError, match="block_rows"):
         NpySource(*npy, block_rows=0)
+    with pytest.raises(ffbp.ConfigError, match="batch_size=None.*give a batch size"):
+        network().fit(NpySource(*npy), **fit_kwargs(batch_size=None))
+    with pytest.raises(ffbp.ShapeError, match="X has 100 rows but y has shape \\(3,\\)"):
+        ArraySource(X, [0, 1, 0])
+    assert ArraySource(X.tolist(), y.tolist()).n_samples == 100          # lists are fine
 
 
 LIMITED_RUN = textwrap.dedent("""

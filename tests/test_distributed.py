@@ -155,5 +155,27 @@ def test_batch_norm_pools_its_statistics_over_the_ranks(ranks, tmp_path):
 def test_batch_norm_with_fewer_rows_per_batch_than_ranks_is_refused(tmp_path):
     result = _launch(3, tmp_path / "w.npy", "batchnorm-small", timeout=60)
     assert result.returncode != 0
-    assert "every one of the 3 ranks needs at least one row of every batch" in result.stderr
-    assert "batch_size >= 3" in result.stderr
+    assert "every rank needs at least one row of every batch" in result.stderr
+    assert "the smallest batch has 2 rows for 3 ranks: use batch_size >= 3" in result.stderr
+
+
+def test_without_a_seed_every_rank_uses_rank_0s(tmp_path):
+    result = _launch(2, tmp_path / "w", "unseeded")
+    assert result.returncode == 0, result.stderr
+    a, b = np.load(tmp_path / "w.0.npy"), np.load(tmp_path / "w.1.npy")
+    np.testing.assert_array_equal(a, b)
+
+
+def test_a_source_checkpoint_resumes_only_with_as_many_ranks(tmp_path):
+    from ffbp.data import NpySource
+
+    _files(tmp_path)
+    source = NpySource(tmp_path / "X.npy", tmp_path / "y.npy", block_rows=24)
+    mpi_script.network().fit(source, loss="cross_entropy", optimizer=ffbp.optim.adam(0.05),
+                             epochs=1, batch_size=16, seed=7, verbose=False,
+                             checkpoint=tmp_path / "one.ckpt")
+    result = _launch(2, tmp_path / "w.npy", "resume-elsewhere", timeout=60,
+                     extra=[str(tmp_path)])
+    assert result.returncode != 0
+    assert "written by a job of 1 rank(s) reading a data source; resume it with 1, not 2" \
+        in result.stderr

@@ -237,11 +237,11 @@ def summarize_features(df, target, categorical, drop, path, numeric=None) -> lis
             specs.append({"name": name, "kind": "numeric", "count": count, "mean": mean,
                           "m2": m2})
             continue
-        if not _is_numeric(series) and name not in categorical:
-            _warn_if_numeric_with_typos(series, name)
         specs.append({"name": name, "kind": "categorical",
                       "categories": {k for k in _keys(series) if k is not None},
-                      "missing": n_missing > 0})
+                      "missing": n_missing > 0,
+                      "typos": None if _is_numeric(series) or name in categorical
+                      else typo_summary(series)})
     return specs
 
 
@@ -274,6 +274,8 @@ def merge_features(parts: list[list[dict]]) -> list[dict]:
                 std = std if std > 0 and math.isfinite(std) else 1.0
             specs.append({"name": name, "kind": "numeric", "mean": mean, "std": std})
             continue
+        if all(c["typos"] for c in columns):
+            warn_typos([c["typos"] for c in columns], name)
         categories = sorted(set().union(*(c["categories"] for c in columns)))
         if len(categories) > MANY_CATEGORIES:
             warn(f"column {name!r} has {len(categories)} distinct values and becomes as many "
@@ -283,17 +285,28 @@ def merge_features(parts: list[list[dict]]) -> list[dict]:
     return specs
 
 
-def _warn_if_numeric_with_typos(series, name, remedy="--categorical") -> None:
+def typo_summary(series) -> dict:
+    """How many present values of ``series`` are not numbers, and the first of them."""
     pd = pandas()
     present = series.dropna()
-    parsed = pd.to_numeric(present, errors="coerce")
-    bad = parsed.isna().to_numpy()
-    if len(present) and 0 < bad.sum() <= 0.1 * len(present):
+    bad = pd.to_numeric(present, errors="coerce").isna().to_numpy()
+    first = None
+    if bad.any():
         i = _first(bad)
+        first = (repr(present.iloc[i]),
+                 row_number(series, series.index.get_loc(present.index[i])))
+    return {"present": len(present), "bad": int(bad.sum()), "first": first}
+
+
+def warn_typos(parts, name, remedy="--categorical") -> None:
+    """Warn when a column is mostly numbers but for a few values (≤ 10%): typos, probably,
+    that made the whole column text. ``parts``: the ``typo_summary`` of each part."""
+    present, bad = sum(p["present"] for p in parts), sum(p["bad"] for p in parts)
+    if present and 0 < bad <= 0.1 * present:
+        value, row = next(p["first"] for p in parts if p["first"])
         what = "class labels" if remedy.startswith("--task") else "categories"
-        row = row_number(series, series.index.get_loc(present.index[i]))
-        warn(f"column {name!r} is mostly numbers but holds {present.iloc[i]!r} (row {row}): "
-             f"its values are treated as {what}; fix the data if it should be numeric")
+        warn(f"column {name!r} is mostly numbers but holds {value} (row {row}): its values "
+             f"are treated as {what}; fix the data if it should be numeric")
 
 
 def input_names(specs) -> list[str]:
@@ -360,7 +373,7 @@ def check_target(series, name, path) -> None:
 
 def infer_task(series, task, name, path="DATA") -> tuple[str, str]:
     """(task, why) for ``--task auto|classification|regression``."""
-    return decide_task([summarize_target(series, task, name, path)], task)
+    return decide_task([summarize_target(series, task, name, path)], task, name)
 
 
 def summarize_target(series, task, name, path) -> dict:
@@ -369,9 +382,8 @@ def summarize_target(series, task, name, path) -> dict:
     numeric = _is_numeric(series)
     if task == "regression" and not numeric:
         _numbers(series, name, path)         # names the first row that is not a number
-    if task == "auto" and not numeric:
-        _warn_if_numeric_with_typos(series, name, "--task regression")
-    summary = {"numeric": numeric, "rows": len(series), "distinct": [], "whole": True}
+    summary = {"numeric": numeric, "rows": len(series), "distinct": [], "whole": True,
+               "typos": typo_summary(series) if task == "auto" and not numeric else None}
     if numeric and task == "auto":
         distinct = np.unique(series.to_numpy(np.float64))
         summary["whole"] = bool(np.all(np.mod(distinct, 1) == 0))
@@ -380,11 +392,12 @@ def summarize_target(series, task, name, path) -> dict:
     return summary
 
 
-def decide_task(parts, task) -> tuple[str, str]:
+def decide_task(parts, task, name) -> tuple[str, str]:
     """(task, why) from the target summaries of all parts of the table."""
     if task in ("regression", "classification"):
         return task, "as requested"
     if not all(p["numeric"] for p in parts):
+        warn_typos([p["typos"] for p in parts if p["typos"]], name, "--task regression")
         return "classification", "non-numeric target"
     rows = sum(p["rows"] for p in parts)
     distinct = np.unique(np.concatenate([p["distinct"] for p in parts]))
@@ -392,8 +405,9 @@ def decide_task(parts, task) -> tuple[str, str]:
     whole = all(p["whole"] for p in parts)
     if whole and n_distinct <= min(MAX_AUTO_CLASSES, max(2, rows // 5)):
         return "classification", f"whole-number target with {n_distinct} distinct values"
-    if whole:
-        shown = n_distinct if len(parts) == 1 else f"over {MAX_AUTO_CLASSES}"
+    if whole:        # the parts keep MAX_AUTO_CLASSES + 1 values: beyond, only "over"
+        shown = n_distinct if n_distinct <= MAX_AUTO_CLASSES or len(parts) == 1 else \
+            f"over {MAX_AUTO_CLASSES}"
         return "regression", (f"{shown} distinct whole numbers in {rows} rows is too many "
                               f"classes")
     return "regression", "numeric target"

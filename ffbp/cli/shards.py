@@ -26,8 +26,9 @@ from ..errors import DataError
 from . import data
 
 
-def read_own_rows(path, comm):
-    """(this rank's rows as a DataFrame, a label for messages: the path and the part)."""
+def read_own_rows(path, comm, text=()):
+    """(this rank's rows as a DataFrame, a label for messages: the path and the part).
+    ``text``: CSV columns to read as text, whatever they look like."""
     path = os.fspath(path)
     kind = data.table_format(path)
     if path == "-" or path.lower().endswith(data.COMPRESSION):
@@ -38,7 +39,7 @@ def read_own_rows(path, comm):
     if kind == "parquet":
         df = _parquet_part(path, comm)
     else:
-        df = _csv_part(path, kind, comm)
+        df = _csv_part(path, kind, comm, text)
     label = f"{path} (part {comm.rank + 1} of {comm.size})"
     if len(df) == 0:
         raise DataError(f"{label} has no rows: the file is too small for {comm.size} ranks")
@@ -68,7 +69,20 @@ def _parquet_part(path, comm):
     return pf.read_row_groups(list(range(lo, hi))).to_pandas()
 
 
-def _csv_part(path, kind, comm):
+def agree_on_types(df, path, comm):
+    """The rank's rows again, with every column that is text in some rank's part read as
+    text in all of them: a CSV column holding "0.50" and, further down, "n/a" is text for
+    one process reading the whole file, but a part without the "n/a" would read numbers,
+    and its categories ("0.5") would not match. (Parquet's schema fixes the types.)"""
+    numeric = {c: data._is_numeric(df[c]) for c in df.columns}
+    kinds = comm.allgather(numeric)
+    text = [c for c in df.columns if numeric[c] and not all(k.get(c) for k in kinds)]
+    if not text or data.table_format(os.fspath(path)) == "parquet":
+        return df
+    return read_own_rows(path, comm, text)[0]
+
+
+def _csv_part(path, kind, comm, text=()):
     pd = data.pandas()
     with open(path, "rb") as f:
         header = f.readline()
@@ -79,7 +93,8 @@ def _csv_part(path, kind, comm):
         f.seek(start)
         chunk = f.read(max(0, stop - start))
     try:
-        return pd.read_csv(io.BytesIO(header + chunk), sep="\t" if kind == "tsv" else ",")
+        return pd.read_csv(io.BytesIO(header + chunk), sep="\t" if kind == "tsv" else ",",
+                           dtype={c: str for c in text} or None)
     except pd.errors.EmptyDataError:
         raise DataError(f"{path} is empty (no header, no rows)") from None
     except (ValueError, UnicodeDecodeError) as exc:
@@ -102,7 +117,7 @@ def fit_preprocessing(train_df, all_df, opts, path, comm):
     """(task, why, feature specs, target spec) fitted on every rank's rows together."""
     target, task = opts["target"], opts["task"]
     parts = comm.allgather(data.summarize_target(all_df[target], task, target, path))
-    task, why = data.decide_task(parts, task)
+    task, why = data.decide_task(parts, task, target)
     names = data.feature_columns(train_df, target, opts["categorical"], opts["drop"], path)
     numeric = {name: data._is_numeric(train_df[name]) for name in names}
     kinds = comm.allgather(numeric)

@@ -103,6 +103,7 @@ def run_train(args) -> int:
     path = args.data
     if opts["distributed"]:
         df, label = shards.read_own_rows(path, comm)
+        df = shards.agree_on_types(df, path, comm)
         shards.number_rows(df, comm)
     else:
         df, label = data.read_table(path), path
