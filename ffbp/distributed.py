@@ -13,8 +13,9 @@ Batch norm pools its statistics over the ranks (``BatchNorm.sync``), so it too t
 one process; every rank then needs at least one row of every batch. Dropout masks are drawn
 per rank. Without ``mpiexec`` (one process) ``distributed=True`` changes nothing.
 
-``python -m mpi4py`` matters: an exception on one rank then aborts the whole job instead of
-leaving the other ranks waiting forever in the next all-reduce.
+An exception on one rank that the script does not catch aborts the whole job instead of
+leaving the other ranks waiting forever in the next all-reduce: ``python -m mpi4py`` does
+this, and ``fit(distributed=True)`` installs the same for scripts launched without it.
 """
 
 from __future__ import annotations
@@ -78,10 +79,28 @@ def world() -> Comm:
     comm = Comm(MPI.COMM_WORLD)
     if comm.size > 1:
         announce(comm, MPI)
+        abort_on_uncaught_exceptions(comm)
     return comm
 
 
 _announced = False
+
+
+def abort_on_uncaught_exceptions(comm: Comm) -> None:
+    """What ``python -m mpi4py`` does, for scripts launched without it: an exception that
+    nobody catches prints its traceback and then aborts the whole job, instead of ending
+    this rank alone while the others wait forever in their next all-reduce. (Exceptions
+    the script catches are untouched.)"""
+    if "mpi4py.run" in sys.modules or getattr(sys.excepthook, "ffbp_aborts", False):
+        return
+    previous = sys.excepthook
+
+    def hook(kind, value, traceback):
+        previous(kind, value, traceback)
+        abort(comm, 1)
+
+    hook.ffbp_aborts = True
+    sys.excepthook = hook
 
 
 @contextlib.contextmanager

@@ -1,6 +1,7 @@
 """Run under mpiexec by tests/test_distributed.py (not a test module itself).
 
     mpiexec -n P python -m mpi4py tests/mpi_script.py OUT.npy MODE [FOLDER]
+    mpiexec -n P python tests/mpi_script.py OUT.npy fail     (without -m mpi4py)
 """
 
 import sys

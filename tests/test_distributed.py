@@ -27,9 +27,9 @@ import ffbp  # noqa: E402
 import ffbp.checkpoint  # noqa: E402
 
 
-def _launch(ranks, out, mode, timeout=120, extra=()):
+def _launch(ranks, out, mode, timeout=120, extra=(), runner=("-m", "mpi4py")):
     return subprocess.run(["timeout", str(timeout), MPIEXEC, "-n", str(ranks), sys.executable,
-                           "-m", "mpi4py", str(SCRIPT), str(out), mode, *extra],
+                           *runner, str(SCRIPT), str(out), mode, *extra],
                           capture_output=True, text=True, timeout=timeout + 10)
 
 
@@ -55,9 +55,11 @@ def test_ranks_give_the_weights_of_one_process(ranks, tmp_path):
     assert saved[-1] == ranks                        # one job of that many ranks
 
 
-def test_a_failing_rank_stops_the_job_and_is_named(tmp_path):
+@pytest.mark.parametrize("runner", [("-m", "mpi4py"), ()], ids=["python -m mpi4py", "python"])
+def test_a_failing_rank_stops_the_job_and_is_named(runner, tmp_path):
+    """Launched with or without ``-m mpi4py``: the job ends, it does not hang."""
     start = time.monotonic()
-    result = _launch(2, tmp_path / "w.npy", "fail", timeout=60)
+    result = _launch(2, tmp_path / "w.npy", "fail", timeout=60, runner=runner)
     assert result.returncode != 0
     assert time.monotonic() - start < 30
     assert "rank 1 of 2 failed" in result.stderr and "outside the classes" in result.stderr
