@@ -17,6 +17,7 @@ import pytest
 import ffbp
 from ffbp.cli import data as cli_data
 from ffbp.cli import main
+from ffbp.cli import target as cli_target
 
 pd = pytest.importorskip("pandas")
 pytest.importorskip("pyarrow")
@@ -202,7 +203,7 @@ def test_unknown_category_and_missing_values_at_predict_time(files, classifier, 
     (list(range(50)), "regression"),                                 # too many to be classes
 ])
 def test_task_inference(values, task):
-    assert cli_data.infer_task(pd.Series(values), "auto", "t")[0] == task
+    assert cli_target.infer_task(pd.Series(values), "auto", "t")[0] == task
 
 
 # -- --config ----------------------------------------------------------------------------

@@ -14,6 +14,7 @@ import numpy as np
 
 from ..errors import ConfigError, DataError, FFBPError
 from . import data
+from . import target as target_column
 
 #: Metadata format of models written by ``ffbp train`` (``net.metadata["ffbp_cli"]``).
 CLI_FORMAT = 1
@@ -167,7 +168,7 @@ def run_evaluate(args) -> int:
     target = net.metadata["target"]
     y_col = data.column(df, target["name"], args.data, "target column")
     X = prepare(net, df, args.data)
-    y = data.encode_target(y_col, target, args.data)
+    y = target_column.encode_target(y_col, target, args.data)
     m = compute_metrics(net, X, y)
     if args.json:
         if "confusion_matrix" in m:
@@ -250,7 +251,7 @@ def run_gradcheck(args) -> int:
     target = net.metadata["target"]
     y_col = data.column(df, target["name"], args.data, "target column")
     X = prepare(net, df, args.data)
-    y = data.encode_target(y_col, target, args.data)
+    y = target_column.encode_target(y_col, target, args.data)
     report = gradcheck(net, net.loss, X, _targets(y, net),
                        max_per_parameter=args.max_per_parameter)
     print(report)
@@ -275,7 +276,7 @@ def run_explain(args) -> int:
         raise DataError(f"--row {args.row} is outside {args.data}'s {len(df)} rows")
     df = df.iloc[args.row: args.row + 1]
     target = net.metadata["target"]
-    y = data.encode_target(data.column(df, target["name"], args.data, "target column"),
+    y = target_column.encode_target(data.column(df, target["name"], args.data, "target column"),
                            target, args.data)
     X = prepare(net, df, args.data)
     result = explain(net, net.loss, X[0], _targets(y, net)[0], layer=args.layer, i=args.i,

@@ -24,6 +24,7 @@ import numpy as np
 from ..data import shard
 from ..errors import DataError
 from . import data
+from . import target as target_column
 
 
 def read_own_rows(path, comm, text=()):
@@ -116,8 +117,8 @@ def _line_start(f, offset, begin) -> int:
 def fit_preprocessing(train_df, all_df, opts, path, comm):
     """(task, why, feature specs, target spec) fitted on every rank's rows together."""
     target, task = opts["target"], opts["task"]
-    parts = comm.allgather(data.summarize_target(all_df[target], task, target, path))
-    task, why = data.decide_task(parts, task, target)
+    parts = comm.allgather(target_column.summarize_target(all_df[target], task, target, path))
+    task, why = target_column.decide_task(parts, task, target)
     names = data.feature_columns(train_df, target, opts["categorical"], opts["drop"], path)
     numeric = {name: data._is_numeric(train_df[name]) for name in names}
     kinds = comm.allgather(numeric)
@@ -127,10 +128,10 @@ def fit_preprocessing(train_df, all_df, opts, path, comm):
     if any([f["name"] for f in part] != names for part in features):
         raise DataError(f"{path}: the parts of the table read by the ranks have different "
                         f"columns")
-    targets = comm.allgather(data.summarize_target_values(all_df[target], train_df[target],
+    targets = comm.allgather(target_column.summarize_target_values(all_df[target], train_df[target],
                                                           target, task, path))
     return (task, why, data.merge_features(features),
-            data.merge_target(targets, target, task, path))
+            target_column.merge_target(targets, target, task, path))
 
 
 def sum_metrics(comm, sums: dict) -> dict:

@@ -20,6 +20,7 @@ from ..layers import Dense
 from ..layers import activations as _activations
 from ..losses import BinaryCrossEntropy, BinaryCrossEntropyWithLogits, Hinge
 from . import data, options, shards
+from . import target as target_column
 from .commands import (
     CLI_FORMAT,
     _labels_text,
@@ -109,7 +110,7 @@ def run_train(args) -> int:
         df, label = data.read_table(path), path
     target = opts["target"]
     y_all = data.column(df, target, label, "target column")
-    data.check_target(y_all, target, label)
+    target_column.check_target(y_all, target, label)
     folder = os.path.dirname(os.path.abspath(opts["output"]))
     if comm.is_root and not os.path.isdir(folder):      # fail before training, not after
         raise DataError(f"cannot write the model to {opts['output']}: no directory {folder}")
@@ -131,11 +132,11 @@ def run_train(args) -> int:
     loss = resolve_loss(opts["loss"], task, n_classes)
     n_outputs = 1 if task == "regression" or isinstance(loss, BINARY_LOSSES) else n_classes
     X_train = data.transform(train_df, features, label)
-    y_train = data.encode_target(train_df[target], spec, label)
+    y_train = target_column.encode_target(train_df[target], spec, label)
     net = build_network(len(data.input_names(features)), n_outputs, opts, loss)
     optimizer = make_optimizer(opts)
     X_val = data.transform(val_df, features, label)
-    y_val = data.encode_target(val_df[target], spec, label)
+    y_val = target_column.encode_target(val_df[target], spec, label)
     validation = (X_val, _targets(y_val, net)) if n_val else None
     settings = {k: v for k, v in opts.items()
                 if k not in ("output", "quiet", "checkpoint", "resume", "distributed")}
