@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 
@@ -69,6 +70,18 @@ def batch_bounds(n: int, batch_size, layers) -> list[tuple[int, int]]:
     return list(zip(starts, starts[1:] + [n], strict=True))
 
 
+class Step(NamedTuple):
+    """One gradient step of an epoch, as a feed hands it to the trainer."""
+
+    index: int                  # batch number within the epoch
+    size: int                   # rows of the global batch (all ranks)
+    share: float                # the batch's weight in the epoch's loss
+    coef: np.ndarray | None     # per-row loss coefficients of this rank's rows
+    X: np.ndarray | None        # this rank's rows (None: it has none in this batch)
+    T: np.ndarray | None
+    labels: np.ndarray | None   # class indices, for the accuracy (None: not needed)
+
+
 class Replicated:
     """Every rank holds all of (X, T): each epoch shuffles the row order (from ``rng``,
     the same on every rank) and each rank takes its shard of every global batch.
@@ -89,8 +102,7 @@ class Replicated:
         self.uniform = np.full(self.bounds[0][1], 1.0 / self.bounds[0][1], dtype=net.dtype)
 
     def steps(self, rng, epoch, first_batch):
-        """(batch index, global size, share of the epoch, coefficients, X, T, labels) of
-        each step; X is None on a rank with no rows in that batch."""
+        """The epoch's ``Step``s (from batch ``first_batch`` when resuming)."""
         n, w, comm = self.n_samples, self.w, self.comm
         order = rng.permutation(n) if self.shuffle else None
         we = None if w is None else (w[order] if self.shuffle else w)
@@ -110,14 +122,14 @@ class Replicated:
                     continue                              # nothing in this batch counts
                 coef, share = we[a:c] / wb.sum(), wb.sum() / w.sum()
             if c == a:                                    # more ranks than rows
-                yield b, size, share, coef, None, None, None
+                yield Step(b, size, share, coef, None, None, None)
                 continue
             if order is None:
                 Xb, Tb = self.X[a:c], self.T[a:c]
             else:
                 rows = order[a:c]
                 Xb, Tb = self.X[rows], self.T[rows]
-            yield b, size, share, coef, Xb, Tb, None if le is None else le[a:c]
+            yield Step(b, size, share, coef, Xb, Tb, None if le is None else le[a:c])
 
     def remedy(self) -> str:
         """What to change when some rank gets no rows of some batch."""
@@ -215,12 +227,12 @@ class Streamed:
             lo, hi = self.local[b]
             size = self.bounds[b][1] - self.bounds[b][0]
             if hi == lo:
-                yield b, size, size / self.n_samples, None, None, None, None
+                yield Step(b, size, size / self.n_samples, None, None, None, None)
                 continue
             Xb, Tb = stream.take(hi - lo)
             coef = np.full(hi - lo, 1.0 / size, self.net.dtype)
             labels = self.loss.target_classes(Tb) if self.classify else None
-            yield b, size, size / self.n_samples, coef, Xb, Tb, labels
+            yield Step(b, size, size / self.n_samples, coef, Xb, Tb, labels)
 
     def validation_chunks(self):
         """This rank's blocks, prepared one at a time (a generator: flat memory)."""
