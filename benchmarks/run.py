@@ -47,6 +47,7 @@ def parse_args(argv=None):
     p.add_argument("--no-mpi", action="store_true", help="skip the data-parallel (MPI) runs")
     p.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     p.add_argument("--worker", help=argparse.SUPPRESS)    # internal: one framework's process
+    p.add_argument("--case", help=argparse.SUPPRESS)      # internal: the case it times
     args = p.parse_args(argv)
     args.samples = args.samples or (6_000 if args.quick else 60_000)
     args.repeats = args.repeats or (1 if args.quick else 3)
@@ -71,29 +72,6 @@ def load(names) -> dict:
         if hasattr(modules[name], "VERSION"):
             print(f"{report.LABELS[name]}: {modules[name].VERSION}")
     return modules
-
-
-def measure(modules, mnist, tab, repeats) -> tuple[dict, dict]:
-    """({case: {framework: result}}, {case: share of the CPUs other processes used})."""
-    (X, y), (Xt, yt) = mnist, tab
-    cases = [(f"train bs={bs}", "classifier_epoch", (X, y, bs), len(X)) for bs in BATCH_SIZES]
-    cases += [(f"tabular bs={TABULAR_BATCH}", "regressor_epoch", (Xt, yt, TABULAR_BATCH),
-               len(Xt)), ("inference", "predictor", (X, y), len(X))]
-    out, others = {}, {}
-    for case, builder, builder_args, n in cases:
-        fns = {name: getattr(module, builder)(*builder_args)
-               for name, module in modules.items() if hasattr(module, builder)}
-        if not fns:
-            continue
-        start = machine.cpu_snapshot()
-        times = time_it(fns, repeats)
-        others[case] = machine.others_share(start, machine.cpu_snapshot())
-        out[case] = {name: result(n, t) for name, t in times.items()}
-        for name, t in times.items():
-            print(f"  {case:<15} {report.LABELS[name]:<12} "
-                  f"{out[case][name]['samples_per_s']:>11,.0f} samples/s  "
-                  f"({min(t):.3f}-{max(t):.3f} s)", flush=True)
-    return out, others
 
 
 def measure_memories(frameworks, samples) -> dict:
@@ -134,9 +112,9 @@ class Worker:
     processes took 13-40% of the CPUs from the one being timed. So only one framework's
     process is alive at a time."""
 
-    def __init__(self, fw: str, args, announce: bool = True):
+    def __init__(self, fw: str, args, announce: bool = True, case: str = "scaling"):
         cmd = [sys.executable, "-m", "benchmarks.run", "--worker", fw, "--samples",
-               str(args.samples)] + ([] if args.scaling else ["--no-scaling"])
+               str(args.samples), "--case", case]
         self.fw = fw
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      text=True, bufsize=1)
@@ -165,20 +143,24 @@ class Worker:
 
 
 def measure_in_turns(frameworks, args) -> tuple[dict, dict, list | None]:
-    """Round r = 1..repeats: each framework in turn gets a fresh process that warms up and
-    times one call of every case, alone on the machine. The median over rounds is reported,
-    so every framework sees the machine at the same moments."""
-    times, shares, sizes, scaling_rows, skipped = {}, {}, {}, None, set()
-    for r in range(args.repeats):
-        for fw in frameworks:
-            if fw in skipped:
-                continue
-            w = Worker(fw, args, announce=r == 0)
-            if w.skipped:
-                skipped.add(fw)
-                continue
-            try:
-                for case, _, _ in CASES:
+    """Round r = 1..repeats: for every case, each framework in turn gets a fresh process
+    that builds that case's data, warms up and times one call, alone on the machine. The
+    frameworks compared on a case are thus timed within seconds of each other: the speed of
+    these shared machines drifts by tens of percent within minutes, and when each framework
+    ran all its cases in one go, a ratio could compare a slow minute with a fast one. The
+    median over rounds is reported."""
+    times, shares, sizes, skipped, supported = {}, {}, {}, set(), {}
+    for _ in range(args.repeats):
+        for case, _, _ in CASES:
+            for fw in frameworks:
+                if fw in skipped or case not in supported.get(fw, {case}):
+                    continue
+                w = Worker(fw, args, announce=fw not in supported, case=case)
+                try:
+                    if w.skipped:
+                        skipped.add(fw)
+                        continue
+                    supported[fw] = w.cases
                     if case not in w.cases:
                         continue
                     w.ask(op="warmup", case=case)
@@ -186,10 +168,15 @@ def measure_in_turns(frameworks, args) -> tuple[dict, dict, list | None]:
                     times.setdefault(case, {}).setdefault(fw, []).append(reply["seconds"])
                     shares.setdefault(case, []).append(reply["others"])
                     sizes[case] = w.ask(op="size", case=case)["n"]
-                if fw == "ffbp" and args.scaling and r == args.repeats - 1:
-                    scaling_rows = w.ask(op="scaling", repeats=args.repeats)["rows"]
-            finally:
-                w.close()
+                finally:
+                    w.close()
+    scaling_rows = None
+    if "ffbp" in frameworks and args.scaling:
+        w = Worker("ffbp", args, announce=False)
+        try:
+            scaling_rows = w.ask(op="scaling", repeats=args.repeats)["rows"]
+        finally:
+            w.close()
     throughput, others = {}, {}
     for case, per_fw in times.items():
         throughput[case] = {fw: result(sizes[case], t) for fw, t in per_fw.items()}
@@ -215,15 +202,17 @@ def serve(fw: str, args) -> None:
         print(json.dumps({"skipped": quiet.getvalue().strip() or "not installed"}), flush=True)
         return
     module = modules[fw]
-    scale = args.scaling and fw == "ffbp"
-    sizes = [args.samples // 4, args.samples // 2, args.samples, args.samples * 2]
-    X, y = mnist_like(sizes[-1] if scale else args.samples)
-    mnist = X[:args.samples], y[:args.samples]
-    tab = tabular(args.samples * 5 // 3)
-    data = {"classifier_epoch": mnist, "regressor_epoch": tab, "predictor": mnist}
     cases = {case: (builder, bs) for case, builder, bs in CASES if hasattr(module, builder)}
     print(json.dumps({"version": getattr(module, "VERSION", ""), "cases": list(cases)}),
           flush=True)
+    # only the data the requested case needs (the scaling runs: prefixes of 2x the samples)
+    sizes = [args.samples // 4, args.samples // 2, args.samples, args.samples * 2]
+    builder = cases[args.case][0] if args.case in cases else None
+    X, y = (mnist_like(sizes[-1]) if args.case == "scaling" else
+            mnist_like(args.samples) if builder in ("classifier_epoch", "predictor") else
+            (None, None))
+    tab = tabular(args.samples * 5 // 3) if builder == "regressor_epoch" else None
+    data = {"classifier_epoch": (X, y), "regressor_epoch": tab, "predictor": (X, y)}
     built = {}
     for line in sys.stdin:
         req = json.loads(line)
