@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import statistics
+
 LABELS = {"ffbp": "ffbp", "gemm": "GEMM bound", "torch": "PyTorch", "sklearn": "scikit-learn",
           "onnx": "onnxruntime"}
 #: (case, reference) -> minimum of ffbp's samples/s over the reference's.
@@ -35,8 +37,20 @@ def status(value, target, at_most=False) -> str:
     return "met" if (value <= target if at_most else value >= target) else "NOT MET"
 
 
+def paired_ratio(ffbp: dict, ref: dict) -> float:
+    """ffbp's speed over the reference's: the median over rounds of the ratio within each
+    round, where the two were timed seconds apart (``times`` in round order). On a machine
+    whose speed drifts, this compares like with like, which the ratio of the two medians
+    (each possibly from a different minute) does not. Falls back to the medians' ratio."""
+    a, b = ffbp.get("times", []), ref.get("times", [])
+    if len(a) == len(b) and a:             # same case: the same samples per call
+        return statistics.median(tb / ta for ta, tb in zip(a, b, strict=True))
+    return ffbp["samples_per_s"] / ref["samples_per_s"]
+
+
 def ratios(throughput: dict) -> list[dict]:
-    """ffbp / reference for every case, with the target where the issue sets one."""
+    """ffbp / reference for every case (``paired_ratio``), with the target where the issue
+    sets one."""
     out = []
     for case, by_fw in throughput.items():
         if "ffbp" not in by_fw:
@@ -45,8 +59,7 @@ def ratios(throughput: dict) -> list[dict]:
             target = TARGETS.get((case, ref))
             if ref not in by_fw and target is None:
                 continue
-            value = (by_fw["ffbp"]["samples_per_s"] / by_fw[ref]["samples_per_s"]
-                     if ref in by_fw else None)
+            value = paired_ratio(by_fw["ffbp"], by_fw[ref]) if ref in by_fw else None
             out.append({"case": case, "reference": ref, "ratio": value, "target": target,
                         "status": status(value, target)})
     return out

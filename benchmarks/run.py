@@ -309,7 +309,8 @@ def main(argv=None) -> dict:
     print(f"\nThroughput, samples/s (median of {args.repeats}; inference = predict on "
           f"{args.samples:,} rows)")
     print(report.throughput_table(throughput, others))
-    print("\nRatios (ffbp samples/s over the reference's) and the issue's targets")
+    print("\nRatios (ffbp samples/s over the reference's: the median over rounds of each "
+          "round's ratio, the two timed seconds apart) and the issue's targets")
     print(report.ratio_table(results["ratios"]))
     if results.get("memory"):
         print(f"\nPeak memory (MiB) of one training epoch, batch 128, "
