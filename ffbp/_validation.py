@@ -7,21 +7,37 @@ before any arithmetic, so a user never sees a NumPy traceback from deep inside a
 from __future__ import annotations
 
 import difflib
+import sys
 
 import numpy as np
 
 from .errors import ConfigError, DataError, ShapeError
 
 
+def is_sparse(X) -> bool:
+    """Whether X is a scipy sparse matrix or array (scipy is not a dependency: a sparse X
+    means scipy.sparse is already imported, so nothing is imported here)."""
+    sparse = sys.modules.get("scipy.sparse")
+    return sparse is not None and sparse.issparse(X)
+
+
 def as_matrix(X, name: str, dtype, n_features: int | None = None,
-              first_row: int = 0) -> np.ndarray:
+              first_row: int = 0, accept_sparse: bool = False) -> np.ndarray:
     """Return ``X`` as a finite 2-D array of ``dtype`` with ``n_features`` columns.
 
     A 1-D array is taken as *one sample* only when ``n_features`` says so is unambiguous
     (n_features == len(X)); otherwise it is an error, because guessing between "one sample"
     and "one feature" silently gives wrong results. ``first_row``: the index of X's first
     row in a larger data set (a block of a file), for messages.
+
+    ``accept_sparse``: a scipy sparse X is returned sparse (see ``as_sparse_matrix``);
+    otherwise it is refused, never densified behind the caller's back.
     """
+    if is_sparse(X):
+        if accept_sparse:
+            return as_sparse_matrix(X, name, dtype, n_features)
+        raise DataError(f"{name} is a scipy sparse matrix, which this function does not "
+                        f"take: pass a dense array (X.toarray())")
     try:
         arr = np.asarray(X)
     except Exception as exc:  # ragged lists and the like
@@ -47,6 +63,42 @@ def as_matrix(X, name: str, dtype, n_features: int | None = None,
     arr = np.ascontiguousarray(arr, dtype=dtype)
     check_finite(arr, name, first_row)
     return arr
+
+
+def as_sparse_matrix(X, name: str, dtype, n_features: int | None = None):
+    """A scipy sparse ``X`` checked like ``as_matrix`` checks a dense one, and still sparse:
+    its stored values cast to ``dtype`` (a copy of the values only, never a dense array).
+    CSR and CSC stay as they are; other formats (COO, LIL, …) become CSR, the one that
+    row slicing and products handle well.
+
+    Shape: (n_samples, n_features), nnz stored values.
+    """
+    if X.ndim != 2:
+        raise ShapeError(f"{name} must be 2-D (n_samples, n_features), got a sparse array "
+                         f"of shape {X.shape}")
+    if not (np.issubdtype(X.dtype, np.number) or np.issubdtype(X.dtype, np.bool_)):
+        raise DataError(f"{name} must be numeric, got a sparse matrix of dtype {X.dtype}")
+    if X.shape[0] == 0:
+        raise DataError(f"{name} is empty: shape {X.shape}")
+    if n_features is not None and X.shape[1] != n_features:
+        raise ShapeError(
+            f"{name} has {X.shape[1]} features (shape {X.shape}) but the network's first "
+            f"layer expects {n_features}"
+        )
+    if X.format not in ("csr", "csc"):
+        X = X.tocsr()
+    X = X.astype(dtype, copy=False)
+    # Only the stored values can be NaN or inf; the implicit zeros are finite.
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = X.data.sum()
+    if not np.isfinite(total):
+        bad = np.flatnonzero(~np.isfinite(X.data))
+        if bad.size:
+            # CSR: entry k lies in the row whose indptr range holds k; CSC: indices are rows.
+            rows = np.searchsorted(X.indptr, bad, side="right") - 1 if X.format == "csr" \
+                else X.indices[bad]
+            raise DataError(f"{name} contains NaN or inf (first at row {int(rows.min())})")
+    return X
 
 
 def check_finite(arr: np.ndarray, name: str, first_row: int = 0) -> None:

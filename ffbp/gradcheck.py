@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._validation import as_matrix, check_positive
+from ._validation import check_positive
 from .errors import ShapeError
 from .losses.base import batch_coefficients
 
@@ -26,7 +26,7 @@ SCALE_FLOOR = 1e-3
 
 @dataclass
 class GradcheckReport:
-    """Back-propagated vs numerical gradients, per parameter (and the input "X").
+    """Back-propagated vs numerical gradients, per parameter (and the input "X" when it is dense).
 
     For each parameter the relative error is  max |a − n| / max(max|a|, max|n|, 1e-3):
     the largest disagreement relative to the size of that parameter's gradient (a and n are
@@ -80,11 +80,11 @@ def gradcheck(net, loss, X, T, sample_weight=None, *, h: float = 1e-6,
     check_positive(h, "h")
     net64 = net.astype(np.float64)
     loss = net64.check_loss(loss)
-    X = as_matrix(X, "X", np.float64, net64.n_features)
+    X = net64._input(X)
     T = loss.prepare_targets(T, net64.n_outputs, "T").astype(np.float64)
-    if len(T) != len(X):
-        raise ShapeError(f"X has {len(X)} samples but T has {len(T)}")
-    coef = batch_coefficients(sample_weight, len(X), np.float64)
+    if len(T) != X.shape[0]:
+        raise ShapeError(f"X has {X.shape[0]} samples but T has {len(T)}")
+    coef = batch_coefficients(sample_weight, X.shape[0], np.float64)
 
     # Layers that draw random numbers (dropout) must draw the *same* ones in every pass, or
     # the differences would measure the noise: restore their generators before each pass.
@@ -105,7 +105,8 @@ def gradcheck(net, loss, X, T, sample_weight=None, *, h: float = 1e-6,
     rng = np.random.default_rng(seed)
     report = GradcheckReport(loss=value)
     targets = [(name, p.value, p.grad.copy()) for name, p in net64.named_parameters()]
-    targets.append(("X", X, dX))
+    if dX is not None:              # None for a sparse X: no ∂E/∂X is computed for it
+        targets.append(("X", X, dX))
     for name, array, analytic in targets:
         flat = array.reshape(-1)             # a view: nudging it nudges the network
         numeric = np.full(flat.size, np.nan)

@@ -7,7 +7,7 @@ import copy
 import numpy as np
 
 from . import losses as _losses
-from ._validation import as_matrix
+from ._validation import as_matrix, is_sparse
 from .errors import ConfigError, NotFittedError, ShapeError
 from .layers.base import Layer
 from .losses.base import Loss, batch_coefficients
@@ -30,6 +30,11 @@ class Network:
     updates every weight of the network with a few vectorised operations.
 
     Shape: X (n_samples, n_features) -> Y (n_samples, n_outputs).
+
+    X may be a scipy sparse matrix (CSR, CSC; other formats become CSR) wherever it is
+    passed to ``forward``, ``compute_gradients``, ``predict``, ``predict_proba`` and ``fit``,
+    when the first layer is Dense: only its values are cast to ``dtype``, it is never
+    densified, and ∂E/∂X is not computed for it.
 
     Args:
         layers: the layers, in order; widths must chain (checked here).
@@ -185,25 +190,35 @@ class Network:
             self.layers[i].buffers()[k][...] = v
 
     # -- forward and backward ----------------------------------------------------------
+    def _input(self, X, name: str = "X"):
+        """X checked and in ``dtype``: a dense array, or a sparse matrix (CSR/CSC) when the
+        first layer is Dense, the only layer with a sparse product."""
+        from .layers.dense import Dense
+
+        if is_sparse(X) and type(self.layers[0]) is not Dense:
+            raise ConfigError(f"{name} is sparse, which only a network starting with a Dense "
+                              f"layer takes (this one starts with {self.layers[0]!r})")
+        return as_matrix(X, name, self.dtype, self.n_features, accept_sparse=True)
+
     def forward(self, X, training: bool = False) -> np.ndarray:
         """Y = layer_L(… layer_1(X)), shape (n_samples, n_outputs).
 
         ``training=True`` makes dropout drop and batch norm use batch statistics; the
         caches every backward needs are kept either way."""
-        X = as_matrix(X, "X", self.dtype, self.n_features)
-        return self._forward(X, training)
+        return self._forward(self._input(X), training)
 
     __call__ = forward
 
     def _forward(self, X, training=False):
-        self._last_batch = len(X)
+        self._last_batch = X.shape[0]
         for layer in self.layers:
             X = layer.forward(X, training)
         return X
 
     def backward(self, dY, input_grad: bool = True) -> np.ndarray | None:
         """Back-propagate ∂E/∂Y (n_samples, n_outputs) right to left; fill every ``p.grad``
-        (overwriting) and return ∂E/∂X (or None with ``input_grad=False``)."""
+        (overwriting) and return ∂E/∂X (or None with ``input_grad=False``, or when the last
+        forward's X was sparse)."""
         dY = np.asarray(dY, dtype=self.dtype)
         if dY.ndim != 2 or dY.shape[1] != self.n_outputs:
             raise ShapeError(f"dY must have shape (n_samples, {self.n_outputs}), got {dY.shape}")
@@ -238,11 +253,11 @@ class Network:
         """One forward and backward pass on a batch: fill every ``p.grad`` with ∂E/∂p and
         return the batch loss E. Uses the fused y − t gradient where it applies."""
         loss = self.check_loss(loss)
-        X = as_matrix(X, "X", self.dtype, self.n_features)
+        X = self._input(X)
         T = loss.prepare_targets(T, self.n_outputs, "T").astype(self.dtype, copy=False)
-        if len(T) != len(X):
-            raise ShapeError(f"X has {len(X)} samples but T has {len(T)}")
-        coef = batch_coefficients(sample_weight, len(X), self.dtype)
+        if len(T) != X.shape[0]:
+            raise ShapeError(f"X has {X.shape[0]} samples but T has {len(T)}")
+        coef = batch_coefficients(sample_weight, X.shape[0], self.dtype)
         return self._loss_and_gradients(X, T, loss, coef, training)[0]
 
     def _loss_and_gradients(self, X, T, loss, coef, training=True, input_grad=False):
@@ -267,11 +282,14 @@ class Network:
 
     # -- using a trained network -------------------------------------------------------
     def _predict_raw(self, X) -> np.ndarray:
-        X = as_matrix(X, "X", self.dtype, self.n_features)
-        if len(X) <= PREDICT_CHUNK:
+        X = self._input(X)
+        n = X.shape[0]
+        if n <= PREDICT_CHUNK:
             return self._forward(X, False)
+        if is_sparse(X):
+            X = X.tocsr()       # row chunks of a CSC matrix would each scan all of it
         return np.concatenate([self._forward(X[i:i + PREDICT_CHUNK], False)
-                               for i in range(0, len(X), PREDICT_CHUNK)])
+                               for i in range(0, n, PREDICT_CHUNK)])
 
     def predict(self, X) -> np.ndarray:
         """Outputs for X. For a network trained with a classification loss these are class

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import init as initializers
-from .._validation import check_positive
+from .._validation import check_positive, is_sparse
 from ..errors import ShapeError
 from ..parameter import Parameter
 from .base import Layer
@@ -26,6 +26,11 @@ class Dense(Layer):
     Shape:
         x: (n_samples, in_features) -> (n_samples, out_features)
         W: (in_features, out_features), b: (out_features,)
+
+    x may be a scipy sparse matrix (CSR or CSC, already in W's dtype) when this is a
+    network's first layer: h' = x W is then a sparse @ dense product (h' dense), ∂E/∂W = xᵀ δ
+    a sparse.T @ dense one, and ∂E/∂x is not computed (backward returns None): nothing
+    before the first layer needs it, and it would be a dense (n_samples, in_features) array.
 
     Args:
         in_features, out_features: widths of the input and the output.
@@ -75,10 +80,16 @@ class Dense(Layer):
         return h
 
     def backward(self, dy, input_grad=True):
-        np.matmul(self._x.T, dy, out=self.W.grad)
+        sparse = is_sparse(self._x)
+        if sparse:
+            # scipy has no out= for products: one temporary the size of W, written into the
+            # gradient in place (W.grad is a view into the network's flat gradient buffer).
+            self.W.grad[...] = self._x.T @ dy
+        else:
+            np.matmul(self._x.T, dy, out=self.W.grad)
         if self.b is not None:
             np.sum(dy, axis=0, out=self.b.grad)
-        return dy @ self.W.value.T if input_grad else None
+        return dy @ self.W.value.T if input_grad and not sparse else None
 
     def __repr__(self):
         extra = "" if self.b is not None else ", bias=False"
