@@ -136,7 +136,13 @@ def _estimator_cases():
             ConfigError, "hidden_layer_sizes"),
         "estimator: dropout of 1": (
             lambda: MLPClassifier(dropout=1.0, **small).fit(X, y3), ConfigError,
-            "Dropout p must be a probability"),
+            "dropout must be a number in \\[0, 1\\)"),
+        "estimator: unknown solver": (
+            lambda: MLPClassifier(solver="adma", **small).fit(X, y3), ConfigError,
+            "did you mean 'adam'"),
+        "estimator: ffbp's old learning_rate number": (
+            lambda: MLPClassifier(learning_rate=0.01, **small).fit(X, y3), ConfigError,
+            "learning_rate must be one of 'constant'"),
         "estimator: bad dtype": (
             lambda: MLPClassifier(dtype=np.int32, **small).fit(X, y3), ConfigError, "dtype"),
         "estimator: predict before fit": (

@@ -5,115 +5,144 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import ClassifierMixin
 from sklearn.metrics import accuracy_score
+from sklearn.utils.class_weight import compute_sample_weight
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets, type_of_target, unique_labels
 from sklearn.utils.validation import column_or_1d
 
-from .._validation import lookup
 from ..errors import ConfigError, DataError
 from ..layers import Sigmoid, Softmax
-from ..losses import BinaryCrossEntropy, CrossEntropy
+from ..losses import CrossEntropy
 from ._base import BaseMLP
-
-#: The classifier's loss is the likelihood loss that fits the targets: binary
-#: cross-entropy on sigmoid outputs (two classes, multi-label), categorical cross-entropy on a
-#: softmax (three or more classes). "log_loss" is scikit-learn's name for the same thing.
-CLASSIFIER_LOSSES = {"cross_entropy": "cross_entropy", "log_loss": "cross_entropy"}
+from ._losses import LogLoss
+from ._params import SHARED, anything
+from ._regressor import _stochastic_solver
 
 
 class MLPClassifier(ClassifierMixin, BaseMLP):
-    """A multi-layer perceptron classifier trained by ffbp's back-propagation and ``fit``.
+    """A multi-layer perceptron classifier trained by ffbp's back-propagation.
+
+    Takes every parameter of ``sklearn.neural_network.MLPClassifier`` with the same meaning,
+    scale and default, then ffbp's extras.
 
     Targets:
-        * binary, any two labels: one sigmoid output with binary cross-entropy;
-          ``predict_proba`` gives (n_samples, 2);
+        * binary, any two labels: one sigmoid output with log loss; ``predict_proba`` gives
+          (n_samples, 2);
         * multi-class, k ≥ 3 labels: k softmax outputs with cross-entropy;
-        * multi-label, y an indicator matrix (n_samples, k) of 0/1: k sigmoid outputs with
-          binary cross-entropy; ``predict`` returns the indicator matrix.
+        * multi-label, y an indicator matrix (n_samples, k) of 0/1: k sigmoid outputs, the
+          log loss summed over the labels; ``predict`` returns the indicator matrix.
         Labels may be any sortable values (ints, strings); ``classes_`` holds them.
 
-    Parameters:
+    scikit-learn's parameters:
         hidden_layer_sizes: widths of the hidden layers, e.g. (100,) or (64, 32).
-        activation: hidden activation, any name in ``ffbp.layers.ACTIVATIONS`` ("relu",
-            "tanh", "logistic", "leaky_relu", "elu", "identity", ...).
-        loss: "cross_entropy" (alias "log_loss").
-        optimizer: "adam", "sgd", "momentum", "adamw", "rmsprop", or an ``ffbp.optim``
-            transformation (then ``learning_rate`` is the transformation's own).
-        learning_rate: step size α (a number or an ``ffbp.optim.schedules`` schedule).
-        batch_size: samples per step, or "auto" = min(200, n_samples).
-        max_iter: epochs (full passes over the training set) at most.
-        alpha: L2 penalty ½α‖W‖² on the weights (not biases), coupled into the gradient
-            (decoupled for "adamw").
-        early_stopping: hold out ``validation_fraction`` (stratified) and stop when its
-            accuracy has not improved by ``tol`` for ``n_iter_no_change`` epochs; the best
-            epoch's weights are kept.
-        validation_fraction: share of the training set held out for early stopping.
-        n_iter_no_change: patience, in epochs, of either stopping rule.
-        tol: without early stopping, stop when the training loss has not improved by
-            ``tol`` for ``n_iter_no_change`` epochs; None trains all ``max_iter`` epochs.
+        activation: "identity", "logistic", "tanh", "relu" (or any name in
+            ``ffbp.layers.ACTIVATIONS``: "leaky_relu", "elu", ...).
+        solver: "adam" (default), "sgd", or "lbfgs" (full-batch L-BFGS-B from SciPy; best on
+            small data sets).
+        alpha: L2 penalty. The objective of a batch is E + α/(2 Σw) ‖W‖² (Σw: the batch's
+            weight sum, its size when unweighted), on the weights, not the biases.
+        batch_size: samples per step, "auto" = min(200, n_samples).
+        learning_rate: the schedule of "sgd": "constant", "invscaling" (α = α₀ / (t + 1)^power_t
+            with t the samples seen, set after each epoch) or "adaptive" (α / 5 whenever
+            ``n_iter_no_change`` epochs fail to improve by ``tol``; stops below 1e-6).
+        learning_rate_init: the step size α₀ of "sgd" and "adam".
+        power_t: the exponent of "invscaling".
+        max_iter: epochs at most ("sgd", "adam"), iterations at most ("lbfgs").
         shuffle: reshuffle the samples every epoch.
         random_state: None, an int or a RandomState: initial weights, shuffling, split.
-        dtype: np.float32 (fast, default) or np.float64.
+        tol: the improvement that counts: stop when the training loss (or, with early
+            stopping, the held-out score) has not improved by ``tol`` for more than
+            ``n_iter_no_change`` epochs; for "lbfgs", the projected-gradient tolerance.
+        verbose: print "Iteration N, loss = …" after each epoch.
+        warm_start: fit continues from the previous solution (same classes required).
+        momentum, nesterovs_momentum: "sgd"'s momentum μ ∈ [0, 1] and its Nesterov form.
+        early_stopping, validation_fraction: hold out that share (stratified) and stop on its
+            accuracy; the best epoch's weights are kept.
+        beta_1, beta_2, epsilon: Adam's β₁, β₂ and ε.
+        n_iter_no_change: patience in epochs (``np.inf``: never stop early).
+        max_fun: "lbfgs"'s limit on loss evaluations.
+
+    ffbp's extras:
+        optimizer: None (use ``solver``), an ``ffbp.optim`` transformation, or one of ffbp's
+            optimiser names ("adam", "sgd", "momentum", "adamw", "rmsprop") built with
+            ``learning_rate_init``; it then replaces the solver.
+        dtype: None (compute in X's dtype: float32 stays float32, anything else float64, as
+            scikit-learn does), np.float32 or np.float64.
         batch_norm: BatchNorm after each hidden Dense layer.
         dropout: dropout probability after each hidden activation (0 = none).
         init: weight initialiser (``ffbp.init`` name or callable); None = "he_normal" for
             the ReLU family, "glorot_uniform" otherwise.
-        verbose: show a progress bar.
+        callbacks: ffbp callbacks (``ffbp.callbacks``), called after each epoch with
+            ``{"loss": …}`` (and ``"val_score"`` with early stopping).
+        class_weight: None, "balanced" or {label: weight}; multiplies each sample's weight
+            by its class's (single-label targets).
 
     Attributes:
-        classes_: (n_classes,) the labels (for multi-label: 0..k−1, the columns of y).
-        n_features_in_, feature_names_in_ (fit on a DataFrame with string column names).
-        network_: the trained ``ffbp.Network``; ``coefs_``, ``intercepts_``: its Dense
-            layers' W (in, out) and b (out,).
-        n_outputs_: output units (1 for binary); out_activation_: "logistic" or "softmax".
-        loss_curve_: training loss per epoch (with the L2 penalty); loss_; best_loss_.
-        validation_scores_, best_validation_score_: held-out accuracy per epoch and its
-            best, with early stopping (else None).
-        n_iter_: epochs trained (summed over partial_fit calls).
+        classes_, n_features_in_, feature_names_in_ (fit on a DataFrame with string column
+        names), n_outputs_, n_layers_, out_activation_ ("logistic" or "softmax"),
+        coefs_ / intercepts_ (the Dense layers' W (in, out) and b (out,), views into the
+        network), loss_, loss_curve_, best_loss_, validation_scores_,
+        best_validation_score_, n_iter_ (epochs of the last fit call), t_ (samples seen),
+        learning_rate_ (the step size at the end), network_ (the trained ``ffbp.Network``).
     """
 
     _stratify = True
+    _params = {**SHARED, "class_weight": anything()}
 
-    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *,
-                 loss="cross_entropy", optimizer="adam", learning_rate=1e-3,
-                 batch_size=32, max_iter=200, alpha=1e-4, early_stopping=False,
-                 validation_fraction=0.1, n_iter_no_change=10, tol=1e-4, shuffle=True,
-                 random_state=None, dtype=np.float32, batch_norm=False, dropout=0.0,
-                 init=None, verbose=False):
+    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam",
+                 alpha=0.0001, batch_size="auto", learning_rate="constant",
+                 learning_rate_init=0.001, power_t=0.5, max_iter=200, shuffle=True,
+                 random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
+                 nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
+                 beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
+                 optimizer=None, dtype=None, batch_norm=False, dropout=0.0, init=None,
+                 callbacks=None, class_weight=None):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
-        self.loss = loss
-        self.optimizer = optimizer
-        self.learning_rate = learning_rate
-        self.batch_size = batch_size
-        self.max_iter = max_iter
+        self.solver = solver
         self.alpha = alpha
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.n_iter_no_change = n_iter_no_change
-        self.tol = tol
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
         self.shuffle = shuffle
         self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
+        self.optimizer = optimizer
         self.dtype = dtype
         self.batch_norm = batch_norm
         self.dropout = dropout
         self.init = init
-        self.verbose = verbose
+        self.callbacks = callbacks
+        self.class_weight = class_weight
 
     def fit(self, X, y, sample_weight=None):
-        """Train a new network for up to ``max_iter`` epochs.
+        """Train for up to ``max_iter`` epochs (L-BFGS iterations); a new network unless
+        ``warm_start``.
 
         Args:
-            X: (n_samples, n_features) numbers.
+            X: (n_samples, n_features) numbers, or a SciPy CSR/CSC sparse matrix.
             y: (n_samples,) labels, or (n_samples, k) 0/1 indicator matrix (multi-label).
-            sample_weight: (n_samples,) non-negative; a weight of 2 counts a sample twice
-                within its batch (exactly duplication when a batch is the whole set).
+            sample_weight: (n_samples,) non-negative; the loss of a batch is Σ wE / Σ w.
         Returns: self.
         """
         return self._fit(X, y, sample_weight)
 
-    def partial_fit(self, X, y, classes=None, sample_weight=None):
-        """One epoch on (X, y), continuing the network and its optimiser state (no stopping
-        rule applies: early_stopping and tol only concern ``fit``).
+    @available_if(_stochastic_solver)
+    def partial_fit(self, X, y, sample_weight=None, classes=None):
+        """One epoch on (X, y), continuing the network and its optimiser state.
 
         ``classes`` (every label that will ever occur; for multi-label 0..k−1) is required
         on the first call, as in scikit-learn. Returns: self."""
@@ -126,19 +155,21 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         matrix for a multi-label fit."""
         X = self._check_X(X)             # first: raises NotFittedError before fit
         decided = self.network_.predict(X)
+        if len(self.classes_) == 1:
+            return np.repeat(self.classes_, decided.shape[0])
         return decided if self._multilabel else self.classes_[decided]
 
     def predict_proba(self, X) -> np.ndarray:
-        """Probabilities, float64: (n_samples, n_classes) with rows summing to 1; for
-        multi-label (n_samples, k), the probability of each label on its own."""
+        """Probabilities in the network's dtype: (n_samples, n_classes), rows summing to 1;
+        for multi-label (n_samples, k), the probability of each label on its own."""
         X = self._check_X(X)
-        P = self.network_.predict_proba(X).astype(np.float64)
+        P = self.network_.predict_proba(X)
         if self._multilabel:
             return P
+        if len(self.classes_) == 1:
+            return np.ones((P.shape[0], 1), dtype=P.dtype)
         if P.shape[1] == 1:                     # binary: the sigmoid gives P(classes_[1])
             return np.hstack([1.0 - P, P])
-        # A float32 softmax sums to 1 only within ~1e-7; renormalised in float64, the rows
-        # sum to 1 to the precision callers compare with.
         return P / P.sum(axis=1, keepdims=True)
 
     def predict_log_proba(self, X) -> np.ndarray:
@@ -150,19 +181,37 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_label = True
+        tags.input_tags.sparse = True
         return tags
 
     # -- hooks -------------------------------------------------------------------------
     def _make_loss(self):
-        if not isinstance(self.loss, str):
-            raise ConfigError(f"loss must be one of {sorted(CLASSIFIER_LOSSES)}, got "
-                              f"{self.loss!r}")
-        lookup(self.loss, CLASSIFIER_LOSSES, "loss")          # ConfigError with a hint
-        if self._multilabel or len(self.classes_) == 2:
-            return BinaryCrossEntropy(), Sigmoid, "logistic"
+        # One class (scikit-learn fits it too): one sigmoid output learning "not a second
+        # class", so predict gives classes_[0] and predict_proba a column of ones.
+        if self._multilabel or len(self.classes_) <= 2:
+            return LogLoss(), Sigmoid, "logistic"
         return CrossEntropy(), Softmax, "softmax"
 
-    def _encode_targets(self, y, first, classes, sample_weight):
+    def _weights(self, T, w):
+        if self.class_weight is None:
+            return w
+        if self._multilabel:
+            raise ConfigError("class_weight needs single-label targets, not a multi-label "
+                              "indicator matrix (weight the samples with sample_weight)")
+        if not (self.class_weight == "balanced" or isinstance(self.class_weight, dict)):
+            raise ConfigError(f"class_weight must be None, 'balanced' or a dict {{label: "
+                              f"weight}}, got {self.class_weight!r}")
+        weights = self.class_weight
+        if isinstance(weights, dict):
+            unknown = [k for k in weights if k not in set(self.classes_.tolist())]
+            if unknown:
+                raise ConfigError(f"class_weight names the label {unknown[0]!r}, which is not "
+                                  f"one of classes_ {self.classes_.tolist()!r}")
+            weights = {int(np.searchsorted(self.classes_, k)): v for k, v in weights.items()}
+        per_class = compute_sample_weight(weights, T)
+        return per_class if w is None else w * per_class
+
+    def _encode_targets(self, y, first, classes, incremental):
         """(class indices (n,) or the indicator matrix (n, k), number of outputs)."""
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
@@ -174,15 +223,21 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
                             f"matrix (n_samples, n_labels)")
         multilabel = kind == "multilabel-indicator"
         if first:
-            self._set_classes(y, multilabel, classes, sample_weight)
-        else:
+            self._set_classes(y, multilabel, classes)
+        elif incremental:
             if classes is not None and not np.array_equal(unique_labels(classes),
                                                           self.classes_):
-                raise ValueError(f"classes={classes!r} is not the same as on the first call "
-                                 f"to partial_fit, {self.classes_!r}")
-            if multilabel != self._multilabel:
-                raise DataError("y is multi-label now but was not when first fitted (or the "
-                                "other way round)")
+                raise ValueError(f"`classes={classes!r}` is not the same as on the first "
+                                 f"call to partial_fit, {self.classes_!r}")
+        else:                                   # warm_start
+            found = np.arange(y.shape[1]) if multilabel else unique_labels(y)
+            if not np.array_equal(found, self.classes_):
+                raise ValueError(f"warm_start can only be used where `y` has the same classes "
+                                 f"as in the previous call to fit. Previously got "
+                                 f"{self.classes_}, `y` has {found}")
+        if multilabel != self._multilabel:
+            raise DataError("y is multi-label now but was not when first fitted (or the "
+                            "other way round)")
         if multilabel:
             if y.shape[1] != len(self.classes_):
                 raise DataError(f"y has {y.shape[1]} label columns but classes_ has "
@@ -192,31 +247,18 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         if unknown.any():
             raise DataError(f"y has the label {y[unknown][0]!r}, which is not one of "
                             f"classes_ {self.classes_.tolist()!r}")
-        n_outputs = 1 if len(self.classes_) == 2 else len(self.classes_)
+        n_outputs = 1 if len(self.classes_) <= 2 else len(self.classes_)
         return np.searchsorted(self.classes_, y), n_outputs
 
-    def _set_classes(self, y, multilabel, classes, sample_weight):
+    def _set_classes(self, y, multilabel, classes):
         """classes_ on the first fit: from ``classes`` (partial_fit) or y."""
         if classes is not None:
             found = unique_labels(classes)
         else:
             found = np.arange(y.shape[1]) if multilabel else unique_labels(y)
-        if multilabel:
-            if not np.array_equal(found, np.arange(y.shape[1])):
-                raise DataError(f"for multi-label y with {y.shape[1]} columns, classes must be "
-                                f"0..{y.shape[1] - 1} (the columns), got {found.tolist()!r}")
-        else:
-            if classes is None and sample_weight is not None:
-                # Classes with no weight teach the network nothing (zero weights drop
-                # samples): they count as absent.
-                weighted = unique_labels(y[sample_weight > 0])
-                if len(weighted) < 2:
-                    raise DataError(f"only one class ({weighted.tolist()!r}) has samples with "
-                                    f"non-zero sample_weight; a classifier needs at least "
-                                    f"two classes")
-            if len(found) < 2:
-                raise DataError(f"y has only one class ({found.tolist()!r}); a classifier "
-                                f"needs samples of at least two classes")
+        if multilabel and not np.array_equal(found, np.arange(y.shape[1])):
+            raise DataError(f"for multi-label y with {y.shape[1]} columns, classes must be "
+                            f"0..{y.shape[1] - 1} (the columns), got {found.tolist()!r}")
         self.classes_ = found
         self._multilabel = multilabel
 

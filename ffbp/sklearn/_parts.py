@@ -1,9 +1,4 @@
-"""The pieces an estimator assembles at fit time, each resolved from its hyper-parameters.
-
-scikit-learn's contract is that ``__init__`` only stores its arguments, so every name and
-number is checked here, when ``fit`` first needs it, with ffbp's ``ConfigError`` (a
-``ValueError``) and its "did you mean" hint for unknown names.
-"""
+"""The pieces an estimator assembles at fit time: the network, the optimiser, the losses."""
 
 from __future__ import annotations
 
@@ -11,50 +6,56 @@ import numpy as np
 
 from .. import init as initializers
 from .. import optim
-from .._validation import check_positive, lookup
+from .._validation import lookup
 from ..errors import ConfigError
-from ..layers import ACTIVATIONS, ELU, BatchNorm, Dense, Dropout, LeakyReLU, ReLU
+from ..layers import ACTIVATIONS, BatchNorm, Dense, Dropout, Sigmoid
 from ..network import Network
 
-#: Activations whose units are half-linear: He initialisation keeps their variance (He et
-#: al. 2015); the saturating ones (tanh, logistic) are better served by Glorot's.
-RELU_FAMILY = (ReLU, LeakyReLU, ELU)
 
-#: Optimiser names -> ffbp.optim aliases, each called as alias(learning_rate, weight_decay=α).
+class glorot:  # noqa: N801 (used like the initialiser functions of ffbp.init)
+    """U(±√(factor / (fan_in + fan_out))) for W, and for b when ``seed_biases`` draws them
+    (the ``shape`` of b is (fan_out,)). A class, so that a network holding it pickles."""
+
+    def __init__(self, factor: float):
+        self.factor = factor
+
+    def __call__(self, rng, shape, fan_in, fan_out):
+        bound = np.sqrt(self.factor / (fan_in + fan_out))
+        return rng.uniform(-bound, bound, size=shape)
+
+
+def seed_biases(net: Network, factor: float, seed: int) -> None:
+    """Draw every Dense layer's b from Glorot's uniform bound, as scikit-learn does."""
+    rng = np.random.default_rng([seed, 1])
+    draw = glorot(factor)
+    for layer in net.layers:
+        if isinstance(layer, Dense):
+            layer.b.value[...] = draw(rng, layer.b.shape, layer.in_features,
+                                      layer.out_features)
+
+#: ffbp's optimiser names, for ``optimizer=`` (an extra beside scikit-learn's ``solver``).
 OPTIMIZERS = {"adam": optim.adam, "sgd": optim.sgd, "momentum": optim.momentum,
               "adamw": optim.adamw, "rmsprop": optim.rmsprop}
 
 
-def check_dtype(dtype) -> np.dtype:
-    """``dtype`` as a NumPy dtype, float32 or float64 (the two a Network computes in)."""
+def resolve_dtype(dtype, X_dtype) -> np.dtype:
+    """The dtype the network computes in: ``dtype`` when given (float32 or float64), else X's
+    own when it is float32 or float64, else float64 — scikit-learn's rule."""
+    if dtype is None:
+        return np.dtype(X_dtype) if X_dtype in (np.float32, np.float64) else np.dtype(np.float64)
     try:
         resolved = np.dtype(dtype)
     except TypeError:
         resolved = None
     if resolved not in (np.float32, np.float64):
-        raise ConfigError(f"dtype must be np.float32 or np.float64, got {dtype!r}")
+        raise ConfigError(f"dtype must be None (follow X), np.float32 or np.float64, got "
+                          f"{dtype!r}")
     return resolved
 
 
-def check_fraction(value, name: str) -> float:
-    """A number strictly between 0 and 1."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) \
-            or not 0.0 < value < 1.0:
-        raise ConfigError(f"{name} must be a number in (0, 1), got {value!r}")
-    return float(value)
-
-
 def hidden_sizes(value) -> tuple[int, ...]:
-    """``hidden_layer_sizes`` as a tuple of positive ints; an int is one hidden layer and
-    ``()`` none at all (then the model is linear / logistic regression)."""
+    """``hidden_layer_sizes`` as a tuple of ints (an int is one hidden layer)."""
     sizes = (value,) if isinstance(value, (int, np.integer)) else value
-    try:
-        sizes = tuple(sizes)
-    except TypeError:
-        raise ConfigError(f"hidden_layer_sizes must be a tuple of positive integers, got "
-                          f"{value!r}") from None
-    for size in sizes:
-        check_positive(size, "each of hidden_layer_sizes", integer=True)
     return tuple(int(s) for s in sizes)
 
 
@@ -73,17 +74,13 @@ def build_network(n_features: int, n_outputs: int, *, hidden, activation, output
 
     Shape: X (n_samples, n_features) -> Y (n_samples, n_outputs).
 
-    ``init=None`` picks He-normal for the ReLU family's hidden layers and Glorot-uniform
-    elsewhere (the output layer feeds a sigmoid, softmax or nothing); a name or callable
-    initialises every Dense layer."""
+    ``init=None`` draws W and b as scikit-learn does, from U(±√(6 / (fan_in + fan_out)))
+    (Glorot's bound; √(2 / …) with the logistic activation): random biases too, which keep
+    saturating units apart from the start. A name or callable initialises every Dense
+    layer's W (biases then start at 0, ffbp's default)."""
     act = activation_class(activation)
-    if init is None:
-        hidden_init = "he_normal" if act in RELU_FAMILY else "glorot_uniform"
-        out_init = "glorot_uniform"
-    else:
-        hidden_init = out_init = initializers.get(init)
-    if isinstance(dropout, bool) or not isinstance(dropout, (int, float, np.number)):
-        raise ConfigError(f"dropout must be a probability in [0, 1), got {dropout!r}")
+    factor = 2.0 if act is Sigmoid else 6.0
+    hidden_init = out_init = glorot(factor) if init is None else initializers.get(init)
     layers, width = [], n_features
     for size in hidden_sizes(hidden):
         layers.append(Dense(width, size, init=hidden_init))
@@ -97,46 +94,44 @@ def build_network(n_features: int, n_outputs: int, *, hidden, activation, output
     layers.append(Dense(width, n_outputs, init=out_init))
     if output is not None:
         layers.append(output())
-    return Network(layers, seed=seed, dtype=dtype)
+    net = Network(layers, seed=seed, dtype=dtype)
+    if init is None:
+        seed_biases(net, factor, seed)
+    return net
 
 
-def make_optimizer(optimizer, learning_rate, alpha) -> optim.GradientTransformation:
-    """A fresh optimiser: a name of ``OPTIMIZERS`` built with ``learning_rate`` and weight
-    decay ``alpha``, or an ffbp.optim transformation used as given, with coupled L2 decay
-    ``alpha`` chained in front (so ``alpha`` means the same penalty ½α‖W‖² whatever the
-    optimiser). For "adamw" ``alpha`` is AdamW's own, decoupled, decay."""
-    if isinstance(alpha, bool) or not isinstance(alpha, (int, float, np.number)) \
-            or not alpha >= 0:
-        raise ConfigError(f"alpha (the weight decay) must be a number >= 0, got {alpha!r}")
-    if isinstance(optimizer, str):
-        alias = lookup(optimizer, OPTIMIZERS, "optimizer")
-        return alias(learning_rate, weight_decay=float(alpha))
-    if not (hasattr(optimizer, "init") and hasattr(optimizer, "update")):
-        raise ConfigError(f"optimizer must be one of {sorted(OPTIMIZERS)} or an ffbp.optim "
-                          f"transformation, got {optimizer!r}")
-    # chain() also gives each fit its own object: fit continues an optimiser's state only
-    # when handed the very object it last used.
-    links = [optim.add_decayed_weights(float(alpha))] if alpha else []
-    return optim.chain(*links, optimizer)
+class EpochRate:
+    """The learning rate as a schedule whose value the training loop sets between epochs
+    (scikit-learn's "invscaling" and "adaptive" change it once per epoch)."""
+
+    def __init__(self, value: float):
+        self.value = float(value)
+
+    def __call__(self, step: int) -> float:
+        return self.value
 
 
-class ValidationScore:
-    """Callback: score the held-out set after each epoch (accuracy or R², like
-    scikit-learn's ``validation_scores_``) and put −score into the epoch's logs as
-    ``KEY``, where ffbp's ``EarlyStopping`` (which minimises what it watches) finds it.
+def make_optimizer(est, rate: EpochRate) -> optim.GradientTransformation:
+    """The stochastic solver: ``est.optimizer`` when given (an ffbp.optim transformation,
+    used as it is, or an ffbp optimiser name built with ``rate``), else scikit-learn's
+    ``solver``:
 
-    Args:
-        score: function (X_val, T_val, w_val) -> float, higher is better.
-        X, T, w: the validation inputs (n_val, n_features), targets and weights (or None).
-    """
+    * "adam": m̂ / (√v̂ + ε) with β₁ = ``beta_1``, β₂ = ``beta_2``, ε = ``epsilon``;
+    * "sgd": W ← W − α ∂E/∂W, with momentum μ = ``momentum`` (Nesterov's when
+      ``nesterovs_momentum``) as a velocity v ← μ v + ∂E/∂W, W ← W − α v.
 
-    KEY = "neg_validation_score"
-
-    def __init__(self, score, X, T, w):
-        self.score, self.data, self.scores = score, (X, T, w), []
-
-    def on_epoch_end(self, epoch, logs):
-        value = float(self.score(*self.data))
-        self.scores.append(value)
-        logs[self.KEY] = -value
-        return False
+    Weight decay is not part of it: the training loop adds scikit-learn's α/Σw · W."""
+    if est.optimizer is not None:
+        if isinstance(est.optimizer, str):
+            return lookup(est.optimizer, OPTIMIZERS, "optimizer")(rate)
+        if not isinstance(est.optimizer, optim.GradientTransformation):
+            raise ConfigError(f"optimizer must be None (use solver), one of "
+                              f"{sorted(OPTIMIZERS)} or an ffbp.optim transformation, got "
+                              f"{est.optimizer!r}")
+        # chain() gives each fit its own object around the user's transformation.
+        return optim.chain(est.optimizer)
+    if est.solver == "adam":
+        return optim.adam(rate, b1=est.beta_1, b2=est.beta_2, eps=est.epsilon)
+    if est.momentum > 0:
+        return optim.sgd(rate, momentum=est.momentum, nesterov=bool(est.nesterovs_momentum))
+    return optim.sgd(rate)
