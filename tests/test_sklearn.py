@@ -195,7 +195,8 @@ def test_regression_single_and_multi_output():
                          n_iter_no_change=np.inf).fit(X, Y)
     assert multi.predict(X).shape == (300, 2) and multi.n_outputs_ == 2
     assert multi.score(X, Y) > 0.95
-    single = MLPRegressor((32,), max_iter=100, learning_rate_init=1e-2, random_state=0, n_iter_no_change=np.inf)
+    single = MLPRegressor((32,), max_iter=100, learning_rate_init=1e-2, random_state=0,
+                          n_iter_no_change=np.inf)
     single.fit(X, Y[:, 0])
     assert single.predict(X).shape == (300,) and single.out_activation_ == "identity"
     assert single.score(X, Y[:, 0]) > 0.95
@@ -261,7 +262,8 @@ def test_options_build_the_layers_asked_for():
     X, y = load_iris(return_X_y=True)
     X = StandardScaler().fit_transform(X)
     clf = MLPClassifier((8, 8), activation="tanh", batch_norm=True, dropout=0.1,
-                        max_iter=50, learning_rate_init=1e-2, random_state=0, n_iter_no_change=np.inf,
+                        max_iter=50, learning_rate_init=1e-2, random_state=0,
+                        n_iter_no_change=np.inf,
                         dtype=np.float64).fit(X, y)
     kinds = [type(layer).__name__ for layer in clf.network_.layers]
     assert kinds == ["Dense", "BatchNorm", "Tanh", "Dropout"] * 2 + ["Dense", "Softmax"]
@@ -287,7 +289,8 @@ def test_default_init_is_scikit_learns(activation, factor):
 
 def test_clone_copies_parameters_not_the_fit():
     X, y = load_iris(return_X_y=True)
-    clf = MLPClassifier((7,), alpha=0.01, max_iter=3, random_state=1, n_iter_no_change=np.inf).fit(X, y)
+    clf = MLPClassifier((7,), alpha=0.01, max_iter=3, random_state=1,
+                        n_iter_no_change=np.inf).fit(X, y)
     twin = clone(clf)
     assert twin.get_params() == clf.get_params()
     assert not hasattr(twin, "network_") and not hasattr(twin, "classes_")

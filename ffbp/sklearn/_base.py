@@ -15,8 +15,8 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from ..errors import ConfigError, ShapeError
-from ..layers import Dense
 from ..errors import ConvergenceWarning as _FfbpConvergenceWarning
+from ..layers import Dense
 from . import _parts, _solvers
 from ._params import SHARED, check_params
 
