@@ -29,7 +29,10 @@ class EarlyStopping(Callback):
     epochs; with ``restore_best_weights`` put back the weights (and batch-norm statistics)
     of the best epoch.
 
-    ``monitor`` is "val_loss" by default and falls back to "loss" without validation data."""
+    ``monitor`` is "val_loss" by default and falls back to "loss" without validation data.
+    A NaN (or +inf) value never counts as an improvement: it only adds to the epochs
+    without one, so a monitored figure that is never finite stops training after
+    ``patience`` epochs and the stop reason says no finite value was seen."""
 
     def __init__(self, monitor: str = "val_loss", patience: int = 10, min_delta: float = 0.0,
                  restore_best_weights: bool = True):
@@ -44,16 +47,17 @@ class EarlyStopping(Callback):
     def on_epoch_end(self, epoch, logs):
         key = self.monitor if self.monitor in logs else "loss"
         value = logs[key]
-        if value < self.best - self.min_delta:
+        if value < self.best - self.min_delta:          # False for NaN: never an improvement
             self.best, self.best_epoch, self.wait = value, epoch, 0
             if self.restore_best_weights:
                 self.best_values = self.net.snapshot()
             return False
         self.wait += 1
         if self.wait >= self.patience:
+            best = ("no finite value seen" if self.best_epoch is None
+                    else f"best {self.best:.6g} at epoch {self.best_epoch + 1}")
             self.history.stop_reason = (f"early stopping: {key} did not improve for "
-                                        f"{self.patience} epochs (best {self.best:.6g} at "
-                                        f"epoch {self.best_epoch + 1})")
+                                        f"{self.patience} epochs ({best})")
             return True
         return False
 
@@ -75,7 +79,8 @@ class LossTolerance(Callback):
 
     def on_epoch_end(self, epoch, logs):
         loss = logs["loss"]
-        self.stale = self.stale + 1 if loss > self.best - self.tol else 0
+        # "not <=" so that a NaN loss counts as no improvement (NaN compares False).
+        self.stale = 0 if loss <= self.best - self.tol else self.stale + 1
         self.best = min(self.best, loss)
         if self.stale >= self.n:
             self.history.stop_reason = (f"loss improved by less than tol={self.tol} for "

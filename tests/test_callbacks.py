@@ -1,0 +1,86 @@
+"""EarlyStopping and LossTolerance driven epoch by epoch, as ``fit`` drives them: a NaN (or
++inf) monitored figure never counts as an improvement and never crashes the stop message."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import ffbp
+from ffbp.callbacks import EarlyStopping, LossTolerance
+from ffbp.history import History
+
+
+def _drive(callback, values, key="val_loss", net=None):
+    """Feed ``values`` as successive epochs' ``key``; return (epochs run, history, net)."""
+    net = net or ffbp.Network([ffbp.Dense(2, 1)], seed=0)
+    history = History()
+    callback.on_train_begin(net, history)
+    epochs = 0
+    for epoch, value in enumerate(values):
+        epochs += 1
+        logs = {"loss": 1.0, key: value} if key != "loss" else {"loss": value}
+        history.append(logs)
+        if callback.on_epoch_end(epoch, logs):
+            break
+    if hasattr(callback, "on_train_end"):
+        callback.on_train_end(net, history)
+    return epochs, history, net
+
+
+def test_early_stopping_with_a_monitored_value_that_is_always_nan_stops_cleanly():
+    # The defect: best_epoch stayed None and the stop message did None + 1 (TypeError).
+    epochs, history, _ = _drive(EarlyStopping(patience=3), [math.nan] * 10)
+    assert epochs == 3
+    assert "val_loss did not improve for 3 epochs" in history.stop_reason
+    assert "no finite value seen" in history.stop_reason
+    assert history.best_epoch is None                 # nothing to restore
+
+
+def test_early_stopping_with_a_value_that_is_always_inf_stops_cleanly():
+    epochs, history, _ = _drive(EarlyStopping(patience=2), [math.inf] * 5)
+    assert epochs == 2 and "no finite value seen" in history.stop_reason
+
+
+def test_nan_is_never_an_improvement_and_the_best_finite_epoch_is_restored():
+    net = ffbp.Network([ffbp.Dense(2, 1)], seed=0)
+    stopper = EarlyStopping(patience=3)
+    history = History()
+    stopper.on_train_begin(net, history)
+    values = [0.9, 0.5, math.nan, math.nan, math.nan, 0.1]
+    weights_at = {}
+    for epoch, value in enumerate(values):
+        net.flat_values[...] = epoch                  # each epoch's "weights"
+        weights_at[epoch] = net.flat_values.copy()
+        if stopper.on_epoch_end(epoch, {"loss": 1.0, "val_loss": value}):
+            break
+    stopper.on_train_end(net, history)
+    assert epoch == 4                                 # three NaN epochs after the best
+    assert history.stop_reason == ("early stopping: val_loss did not improve for 3 epochs "
+                                   "(best 0.5 at epoch 2)")
+    assert history.best_epoch == 1
+    np.testing.assert_array_equal(net.flat_values, weights_at[1])
+
+
+def test_a_finite_value_after_nan_epochs_is_an_improvement():
+    epochs, history, _ = _drive(EarlyStopping(patience=2), [math.nan, 0.7, math.nan, 0.6, 0.65,
+                                                            0.66])
+    assert epochs == 6
+    assert history.stop_reason.endswith("(best 0.6 at epoch 4)")
+    assert history.best_epoch == 3
+
+
+def test_loss_tolerance_counts_a_nan_loss_as_no_improvement():
+    # Before, "nan > best − tol" was False, so a NaN epoch reset the count of stale epochs.
+    epochs, history, _ = _drive(LossTolerance(tol=1e-3, n_iter_no_change=2),
+                                [1.0, math.nan, math.nan, 0.5], key="loss")
+    assert epochs == 3
+    assert history.stop_reason == "loss improved by less than tol=0.001 for 2 epochs"
+
+
+@pytest.mark.parametrize("values", [[1.0, 0.5, 0.25, 0.125], [2.0, 1.0, 0.5, 0.4]])
+def test_finite_improving_values_never_stop(values):
+    epochs, history, _ = _drive(EarlyStopping(patience=1), values)
+    assert epochs == len(values) and history.stop_reason == ""
