@@ -484,6 +484,102 @@ def test_fused_gradient_stays_exact_when_the_output_saturates():
         BinaryCrossEntropy().fused_gradient(np.array([[1.0, 0.0]]), [[0, 0]]), [[0.5, 0.0]])
 
 
+def _saturated_network(output, bias):
+    """Dense(3, 4) → Tanh → Dense(4, 3) → output in float64, whose logits are ``bias`` ± 1."""
+    net = ffbp.Network([ffbp.Dense(3, 4), ffbp.Tanh(), ffbp.Dense(4, 3), output],
+                       seed=0, dtype=np.float64)
+    last = net.layers[2]
+    last.W.value[...] = np.random.default_rng(5).uniform(-0.25, 0.25, size=(4, 3))
+    last.b.value[...] = bias
+    return net
+
+
+#: Logits of about ±30: σ(−30) ≈ 9.4e-14 and softmax probabilities of e^−30 are far below the
+#: 1e-12 that once clipped the gradient too (the general path then gave a bias gradient of
+#: ≈ 0.094 instead of 1 for a confidently wrong output), yet 1 − σ(31) ≈ 3e-14 is still a
+#: float64 above the rounding of 1 (1.1e-16), so both paths can be exact here.
+SATURATED = {
+    "sigmoid+bce": (ffbp.Sigmoid, BinaryCrossEntropy, [30.0, -30.0, 29.0],
+                    lambda rng, n: rng.integers(0, 2, size=(n, 3)).astype(float)),
+    "softmax+cross_entropy": (ffbp.Softmax, CrossEntropy, [30.0, 0.0, -2.0],
+                              lambda rng, n: np.arange(n) % 3),
+}
+
+
+def _general_and_fused(net, loss, X, T):
+    """Every parameter's gradient by net.backward(loss.gradient(Y, T)) and by the fused y − t
+    path of compute_gradients."""
+    assert net.uses_fused_gradient(loss)
+    net.backward(loss.gradient(net.forward(X), T))
+    general = [p.grad.copy() for _, p in net.named_parameters()]
+    net.compute_gradients(X, T, loss)
+    fused = [p.grad.copy() for _, p in net.named_parameters()]
+    return general, fused
+
+
+@pytest.mark.parametrize("case", SATURATED)
+def test_general_path_agrees_with_the_fused_path_at_large_logits(case):
+    """The gradient ∂E/∂y is never clipped (only the logarithms are): through the output
+    layer's Jacobian it gives the fused y − t to rounding, also where a probability is
+    ~1e-13 and the sample is confidently wrong (a gradient of magnitude ≈ 1)."""
+    output, loss_cls, bias, targets = SATURATED[case]
+    rng = np.random.default_rng(6)
+    X, net, loss = rng.normal(size=(9, 3)), _saturated_network(output(), bias), loss_cls()
+    T = targets(rng, 9)
+    Y = net.forward(X)
+    assert Y.min() < 1e-12                           # below the old clip: the defect's regime
+    general, fused = _general_and_fused(net, loss, X, T)
+    for (name, _), g, f in zip(net.named_parameters(), general, fused, strict=True):
+        np.testing.assert_allclose(g, f, rtol=1e-9, atol=1e-13, err_msg=name)
+    # the output bias carries Σ (y − t)/n: confidently wrong outputs pull with ≈ 1 each
+    assert np.abs(fused[3]).max() > 0.1
+
+
+@pytest.mark.parametrize("case", SATURATED)
+def test_saturated_gradients_match_torch_autograd(case):
+    """PyTorch autograd of the loss written out (−Σ t log y, −[t log y + (1 − t) log(1 − y)],
+    so torch clips nothing) on the same float64 network: ffbp's general path matches it."""
+    torch = pytest.importorskip("torch")
+    from test_network_gradients import _torch_forward
+
+    output, loss_cls, bias, targets = SATURATED[case]
+    rng = np.random.default_rng(6)
+    X, net, loss = rng.normal(size=(9, 3)), _saturated_network(output(), bias), loss_cls()
+    T = loss.prepare_targets(targets(rng, 9), 3)
+    general, _ = _general_and_fused(net, loss, X, T)
+    Y, params = _torch_forward(torch, net, X)
+    t = torch.tensor(T)
+    if loss_cls is CrossEntropy:
+        E = -(t * torch.log(Y)).sum(dim=1).mean()
+    else:
+        E = -(t * torch.log(Y) + (1 - t) * torch.log(1 - Y)).mean()
+    E.backward()            # (the values differ: ffbp's logarithms clip y at 1e-12)
+    for (name, _), mine, theirs in zip(net.named_parameters(), general, params, strict=True):
+        np.testing.assert_allclose(mine, theirs.grad.numpy(), rtol=1e-9, atol=1e-13,
+                                   err_msg=name)
+
+
+def test_gradient_at_a_probability_of_exactly_zero_is_finite_and_back_propagates_to_zero():
+    """softmax([1000, 0, −1000]) = [1, 0, 0] and σ(±800) = 1, 0 exactly: where the target
+    has weight on a zero probability the true ∂E/∂y is −∞. It is the most negative finite
+    float instead, so that the output layer's zero derivative turns it into 0 (not NaN,
+    which inf · 0 would give; RuntimeWarnings are errors in these tests). Float cannot
+    carry the fused −1 through there: the probability that would say so is gone."""
+    big = np.finfo(np.float64).max
+    softmax = ffbp.Softmax()
+    Y = softmax.forward(np.array([[1000.0, 0.0, -1000.0]]))
+    g = CrossEntropy().gradient(Y, [1])
+    np.testing.assert_array_equal(g, [[0.0, -big, 0.0]])
+    np.testing.assert_array_equal(softmax.backward(g), [[0.0, 0.0, 0.0]])
+    sigmoid = ffbp.Sigmoid()
+    Y = sigmoid.forward(np.array([[800.0, -800.0, 800.0, -800.0]]))
+    np.testing.assert_array_equal(Y, [[1.0, 0.0, 1.0, 0.0]])
+    g = BinaryCrossEntropy().gradient(Y, [[0, 1, 1, 0]])
+    # wrong side: ± the largest float (then / k); right side: the finite limits −1/y, 1/(1 − y)
+    np.testing.assert_array_equal(g, [[big / 4, -big / 4, -0.25, 0.25]])
+    np.testing.assert_array_equal(sigmoid.backward(g), [[0.0, 0.0, 0.0, 0.0]])
+
+
 @pytest.mark.parametrize("loss", [MSE(), CrossEntropyWithLogits(), NLL(), Hinge()])
 def test_no_fused_gradient_for_other_losses(loss):
     with pytest.raises(ConfigError, match="no fused gradient"):

@@ -18,10 +18,27 @@ EPS = 1e-12
 
 
 def _clip_probabilities(Y):
-    """Y clipped to [EPS, 1 − EPS]. In float32, 1 − 1e-12 rounds to 1.0 (and a float32
-    sigmoid reaches 1.0 for z ≳ 17), so the upper bound is then the largest float below 1."""
+    """Y clipped to [EPS, 1 − EPS], for the logarithms only. In float32, 1 − 1e-12 rounds to
+    1.0 (and a float32 sigmoid reaches 1.0 for z ≳ 17), so the upper bound is then the
+    largest float below 1."""
     upper = 1 - max(EPS, np.finfo(Y.dtype).epsneg) if Y.dtype.kind == "f" else 1 - EPS
     return np.clip(Y, EPS, upper)
+
+
+def _quotient(num, den):
+    """num / den as far as float allows, for the gradients (which are never clipped).
+
+    * num = 0 gives 0, also where den = 0: a zero target weight contributes nothing (the
+      0 · log 0 = 0 convention of the loss, differentiated);
+    * where the true quotient is beyond the largest float (den = 0 with num ≠ 0: a
+      probability of exactly 0 or 1 on the wrong side, where the true derivative is
+      infinite; or a subnormal den) it is ± the largest float, with the sign of the true
+      value. Finite rather than ±inf, so that back-propagating it through the output layer
+      (whose derivative is 0 there) gives 0, not inf · 0 = NaN."""
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+        q = num / den
+    big = np.finfo(q.dtype).max
+    return np.clip(np.where(num == 0, 0, q), -big, big)
 
 
 class _Categorical(Loss):
@@ -52,7 +69,11 @@ class CrossEntropy(_Categorical):
     """Categorical cross-entropy on probabilities y (a Softmax output): E = −Σₖ tₖ log yₖ.
 
     ∂E/∂yₖ = −tₖ / yₖ; through the softmax this becomes the fused ∂E/∂zₖ = yₖ − tₖ
-    (tutorial 001), which the Network uses automatically when Softmax is the last layer."""
+    (tutorial 001), which the Network uses automatically when Softmax is the last layer.
+    The probabilities are clipped to [1e-12, ·] inside the logarithm only: the gradient is
+    −t/y unclipped, so the general path (``net.backward(loss.gradient(Y, T))``) agrees with
+    the fused one however small yₖ is. Where yₖ = 0 exactly and tₖ > 0 the true gradient is
+    −∞; it is then the most negative finite float (see ``_quotient``)."""
 
     fused_with = Softmax
     requires = {Softmax: "CrossEntropy expects probabilities: end the network with Softmax, "
@@ -65,7 +86,7 @@ class CrossEntropy(_Categorical):
         return -np.einsum("ij,ij->i", T, np.log(np.clip(Y, EPS, None)))
 
     def _grads(self, Y, T):
-        return -T / np.clip(Y, EPS, None)
+        return _quotient(-T, Y)
 
     def _fused(self, Y, T):
         return Y - T
@@ -131,8 +152,12 @@ class BinaryCrossEntropy(_Binary):
     """Binary cross-entropy on probabilities y (a Sigmoid output), averaged over outputs:
     E = −(1/k) Σₖ [tₖ log yₖ + (1 − tₖ) log(1 − yₖ)]; ∂E/∂y = (y − t) / (y(1 − y) k).
     Through the sigmoid this is the fused ∂E/∂z = (y − t)/k. Probabilities are clipped to
-    [1e-12, 1 − 1e-12] inside the logarithms (in float32 the upper bound is the largest
-    float32 below 1, as 1 − 1e-12 rounds to 1 there)."""
+    [1e-12, 1 − 1e-12] inside the logarithms only (in float32 the upper bound is the largest
+    float32 below 1, as 1 − 1e-12 rounds to 1 there); the gradient is never clipped, so
+    the general path agrees with the fused one wherever y and 1 − y are not 0. At y = 0 or
+    y = 1 exactly it is the limit −t/y + (1 − t)/(1 − y) term by term: finite for a target
+    on the same side (t = 1 at y = 1 gives −1/k), and ± the largest finite float where the
+    true gradient is infinite (see ``_quotient``)."""
 
     fused_with = Sigmoid
     requires = {Sigmoid: "BinaryCrossEntropy expects probabilities: end the network with "
@@ -146,8 +171,12 @@ class BinaryCrossEntropy(_Binary):
         return -(T * np.log(P) + (1 - T) * np.log1p(-P)).mean(axis=1)
 
     def _grads(self, Y, T):
-        P = _clip_probabilities(Y)
-        return (P - T) / (P * (1 - P) * Y.shape[1])
+        den = Y * (1 - Y)           # 0 only at y = 0 or 1: a subnormal y is kept exactly
+        general = _quotient(Y - T, den)
+        if (den == 0).any():        # the limit, term by term: −t/y + (1 − t)/(1 − y)
+            edge = _quotient(-T, Y) + _quotient(1 - T, 1 - Y)
+            general = np.where(den == 0, edge, general)
+        return general / Y.shape[1]
 
     def _fused(self, Y, T):
         return (Y - T) / Y.shape[1]
