@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import numerical_gradient, relative_error
+from conftest import numerical_gradient, relative_error, require
 
 import ffbp
 
@@ -48,7 +48,7 @@ def test_tutorial_derivative_identities():
 
 @pytest.mark.parametrize("cls", ALL)
 def test_values_and_gradients_match_torch(cls, rng):
-    torch = pytest.importorskip("torch")
+    torch = require("torch", "PyTorch's activations and autograd are the oracle")
     F = torch.nn.functional
     reference = {
         ffbp.Identity: lambda z: z, ffbp.Sigmoid: torch.sigmoid, ffbp.Tanh: torch.tanh,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import require
 
 import ffbp
 from ffbp.errors import ConfigError, DataError, NotFittedError, ShapeError
@@ -155,7 +156,7 @@ def _estimator_cases():
 
 @pytest.fixture(scope="module")
 def estimator_cases():
-    pytest.importorskip("sklearn")
+    require("sklearn", "the estimator cases use ffbp.sklearn")
     return _estimator_cases()
 
 
@@ -189,7 +190,7 @@ CLI_CASES = {   # argv (with {csv} for a small valid table), exit code, message 
 
 @pytest.mark.parametrize("case", list(CLI_CASES))
 def test_cli_bad_input_is_one_line_with_an_exit_code(case, tmp_path, capsys):
-    pytest.importorskip("pandas")
+    require("pandas", "the case feeds a DataFrame")
     from ffbp.cli import main
 
     csv = tmp_path / "t.csv"

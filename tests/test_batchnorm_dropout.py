@@ -7,7 +7,7 @@ import copy
 
 import numpy as np
 import pytest
-from conftest import numerical_gradient, relative_error
+from conftest import numerical_gradient, relative_error, require
 
 import ffbp
 from ffbp.errors import ConfigError, ShapeError
@@ -194,7 +194,7 @@ def test_batchnorm_as_first_layer_and_float32(rng):
 # ------------------------------------------------------------------------ BatchNorm vs torch
 @pytest.mark.parametrize("momentum, eps", [(0.1, 1e-5), (0.3, 1e-2)])
 def test_batchnorm_matches_torch(rng, momentum, eps):
-    torch = pytest.importorskip("torch")
+    torch = require("torch", "PyTorch's BatchNorm1d is the oracle")
     k = 5
     bn = bn_with_params(rng, k, momentum=momentum, eps=eps)
     ref = torch.nn.BatchNorm1d(k, momentum=momentum, eps=eps).double()
@@ -227,7 +227,7 @@ def test_batchnorm_matches_torch(rng, momentum, eps):
 
 
 def test_batchnorm_batch_of_one_fails_like_torch():
-    torch = pytest.importorskip("torch")
+    torch = require("torch", "PyTorch's BatchNorm1d is the oracle")
     with pytest.raises(ValueError):     # torch's own behaviour, the reason we raise too
         torch.nn.BatchNorm1d(3).train()(torch.ones(1, 3))
     with pytest.raises(ShapeError):

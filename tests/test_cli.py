@@ -3,7 +3,6 @@ stored preprocessing, --config, and one-line errors with the right exit codes.""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -13,14 +12,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import require, skip_unless
 
 import ffbp
 from ffbp.cli import data as cli_data
 from ffbp.cli import main
 from ffbp.cli import target as cli_target
 
-pd = pytest.importorskip("pandas")
-pytest.importorskip("pyarrow")
+pd = require("pandas", "the command line reads tables with pandas")
+require("pyarrow", "the command line reads Parquet with pyarrow")
 
 SHIFT = {"red": 2.0, "green": 0.0, "blue": -2.0}
 
@@ -249,13 +249,11 @@ def test_gradcheck_command(files, classifier, capsys):
 
 
 def test_export_onnx(files, classifier, capsys, tmp_path):
-    if not hasattr(ffbp, "export_onnx") and importlib.util.find_spec("ffbp.onnx") is None:
-        pytest.skip("ffbp.export_onnx is not there yet")
-    pytest.importorskip("onnx")
+    require("onnx", "ffbp export writes the model with onnx")
     code, out, err = run(capsys, "export", classifier, "-o", tmp_path / "m.onnx")
     assert code == 0, err
     assert (tmp_path / "m.onnx").stat().st_size > 0 and "wrote" in out
-    ort = pytest.importorskip("onnxruntime")
+    ort = require("onnxruntime", "onnxruntime runs the exported model as the oracle")
     net = ffbp.load(classifier)
     X = cli_data.transform(files["test"], net.metadata["features"], "test")
     session = ort.InferenceSession(str(tmp_path / "m.onnx"))
@@ -279,8 +277,9 @@ def test_python_dash_m_help():
 
 def test_entry_point_trains(files, tmp_path):
     script = Path(sys.executable).parent / ("ffbp.exe" if os.name == "nt" else "ffbp")
-    if not script.exists():
-        pytest.skip("the ffbp entry point is not installed (pip install -e .)")
+    skip_unless(script.exists(), "the ffbp console script is not installed beside this "
+                                 "Python (pip install -e .); `make venv` installs it, so "
+                                 "`make test` and CI run this test")
     result = subprocess.run([str(script), "train", str(files["train_csv"]), "--target",
                              "label", "--drop", "y", "--epochs", "3", "-o",
                              str(tmp_path / "m.ffbp")], capture_output=True, text=True,

@@ -12,9 +12,10 @@ import time
 
 import numpy as np
 import pytest
+from conftest import require, skip_unless
 
-pd = pytest.importorskip("pandas")
-pytest.importorskip("pyarrow")
+pd = require("pandas", "the command line reads tables with pandas")
+require("pyarrow", "the command line reads Parquet with pyarrow")
 
 from ffbp.cli import shards  # noqa: E402
 from ffbp.cli.main import main  # noqa: E402
@@ -72,14 +73,20 @@ def _launch(ranks, args, timeout=120):
                           capture_output=True, text=True, timeout=timeout + 10)
 
 
-needs_mpi = pytest.mark.skipif(MPIEXEC is None or not shutil.which("timeout"),
-                               reason="no mpiexec (pip install mpich)")
+def need_mpi():
+    """Skip (fail in CI) without mpi4py, mpiexec (the mpich wheel's) or coreutils' timeout,
+    which bounds each launch."""
+    require("mpi4py", "the ranks talk through mpi4py")
+    skip_unless(MPIEXEC is not None, "no mpiexec beside this Python or on PATH (the mpich "
+                                     "wheel has one); the dev extras install mpich, so "
+                                     "`make test` and CI run this test")
+    skip_unless(shutil.which("timeout") is not None,
+                "no timeout command (coreutils) to bound each mpiexec launch")
 
 
-@needs_mpi
 @pytest.mark.parametrize("fmt", ["csv", "parquet"])
 def test_two_ranks_fit_the_preprocessing_of_the_whole_table(fmt, tmp_path):
-    pytest.importorskip("mpi4py")
+    need_mpi()
     df = table(900)
     data = tmp_path / f"t.{fmt}"
     df.to_csv(data, index=False) if fmt == "csv" else df.to_parquet(data, row_group_size=150)
@@ -112,9 +119,8 @@ def test_two_ranks_fit_the_preprocessing_of_the_whole_table(fmt, tmp_path):
     assert result.stdout.count("saved") == 1            # rank 0 alone speaks and writes
 
 
-@needs_mpi
 def test_bad_rows_in_one_ranks_part_stop_the_job_naming_the_rank(tmp_path):
-    pytest.importorskip("mpi4py")
+    need_mpi()
     df = table(600)
     df.loc[450, "y"] = None                              # in the second half: rank 1's
     df.to_parquet(tmp_path / "t.parquet", row_group_size=100)
@@ -141,12 +147,11 @@ def test_typo_warnings_add_up_the_parts(capsys):
     assert capsys.readouterr().err == ""                  # no typo in that part alone
 
 
-@needs_mpi
 def test_a_column_that_is_text_in_one_part_is_text_in_all(tmp_path):
     """'code' looks numeric ("0.50") except for one "unknown" in the second half: one
     process reads the column as text, and so must both ranks, or rank 0's categories would be
     "0.5" where the model later sees "0.50"."""
-    pytest.importorskip("mpi4py")
+    need_mpi()
     df = table(400)
     codes = np.random.default_rng(1).choice(["0.50", "1.25", "2.00"], len(df)).astype(object)
     codes[350] = "unknown"

@@ -11,13 +11,14 @@ import sys
 
 import numpy as np
 import pytest
+from conftest import require
 from test_cli import make_table, run
 
 import ffbp
 from ffbp.cli import commands
 
-pd = pytest.importorskip("pandas")
-pytest.importorskip("pyarrow")
+pd = require("pandas", "the command line reads tables with pandas")
+require("pyarrow", "the command line reads Parquet with pyarrow")
 
 
 @pytest.fixture(scope="module")

@@ -10,6 +10,7 @@ import textwrap
 
 import numpy as np
 import pytest
+from conftest import require
 
 import ffbp
 from ffbp.data import ArraySource, NpySource, ParquetSource
@@ -82,8 +83,8 @@ def test_block_shuffled_training_matches_in_memory_training_in_the_same_order(np
 
 
 def test_parquet_row_groups_train_like_the_npy_blocks(npy, tmp_path):
-    pa = pytest.importorskip("pyarrow")
-    pq = pytest.importorskip("pyarrow.parquet")
+    pa = require("pyarrow", "the Parquet files are written with pyarrow")
+    pq = require("pyarrow.parquet", "the Parquet files are written with pyarrow")
     X, y = problem()
     table = pa.table({**{f"x{j}": X[:, j] for j in range(5)}, "label": y})
     pq.write_table(table, tmp_path / "d.parquet", row_group_size=7)
@@ -191,8 +192,8 @@ def test_uneven_partitions_give_batches_of_the_requested_size():
 
 
 def test_empty_row_groups_are_skipped(tmp_path):
-    pa = pytest.importorskip("pyarrow")
-    pq = pytest.importorskip("pyarrow.parquet")
+    pa = require("pyarrow", "the Parquet files are written with pyarrow")
+    pq = require("pyarrow.parquet", "the Parquet files are written with pyarrow")
     X, y = problem(20)
     schema = pa.schema([(f"x{j}", pa.float64()) for j in range(5)] + [("y", pa.int64())])
     with pq.ParquetWriter(tmp_path / "t.parquet", schema) as writer:
@@ -249,8 +250,8 @@ def test_bad_npy_files_are_named(case, match, tmp_path):
 
 
 def test_parquet_errors_name_the_column(tmp_path):
-    pa = pytest.importorskip("pyarrow")
-    pq = pytest.importorskip("pyarrow.parquet")
+    pa = require("pyarrow", "the Parquet files are written with pyarrow")
+    pq = require("pyarrow.parquet", "the Parquet files are written with pyarrow")
     pq.write_table(pa.table({"a": [1.0, 2.0], "colour": ["red", "blue"], "y": [0, 1],
                              "flag": [True, None]}), tmp_path / "t.parquet")
     with pytest.raises(ffbp.DataError, match="no target column 'label'"):
@@ -315,7 +316,9 @@ LIMITED_RUN = textwrap.dedent("""
 """)
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="RLIMIT_AS and /proc")
+@pytest.mark.skipif(not sys.platform.startswith("linux"),
+                    reason="Linux only: the child's memory is capped with RLIMIT_AS and read "
+                           "from /proc; CI runs on Linux, so it runs there")
 def test_training_on_a_file_four_times_larger_than_the_memory_limit(tmp_path):
     """A 128 MiB float64 file trained on by a process whose address space may grow by only
     32 MiB beyond what it holds after start-up; the weights equal in-memory training on

@@ -12,11 +12,12 @@ import struct
 
 import numpy as np
 import pytest
+from conftest import require
 
 import ffbp
 from ffbp.io import ModelFileError
 
-hypothesis = pytest.importorskip("hypothesis")
+hypothesis = require("hypothesis", "hypothesis generates the mutated model files")
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 

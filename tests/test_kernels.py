@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import skip_unless
 
 import ffbp
 from ffbp import _kernels
 
-pytestmark = pytest.mark.skipif(not _kernels.available(), reason="numba is not installed")
+skip_unless(_kernels.available(),
+            "the numba kernels are unavailable (numba is not installed, or FFBP_NUMBA=0), so "
+            "there is nothing to compare with NumPy; the dev extras install numba, so "
+            "`make test` and CI run these tests")
 SPECIAL = [np.nan, np.inf, -np.inf, -0.0, 0.0, 1e-45, -1e-45, 3.0, -3.0]
 
 

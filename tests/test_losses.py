@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pytest
-from conftest import numerical_gradient, relative_error
+from conftest import numerical_gradient, relative_error, require
 
 import ffbp
 from ffbp.errors import ConfigError, DataError, FFBPError, ShapeError
@@ -268,7 +268,7 @@ def test_gradient_matches_finite_differences(name, weighted):
 @pytest.mark.parametrize("name", CASES)
 @WEIGHTING
 def test_matches_torch(name, weighted):
-    torch = pytest.importorskip("torch")
+    torch = require("torch", "PyTorch's loss values and autograd gradients are the oracle")
     case = CASES[name]
     loss = case.loss()
     Y, T = _data(name)
@@ -539,7 +539,7 @@ def test_general_path_agrees_with_the_fused_path_at_large_logits(case):
 def test_saturated_gradients_match_torch_autograd(case):
     """PyTorch autograd of the loss written out (−Σ t log y, −[t log y + (1 − t) log(1 − y)],
     so torch clips nothing) on the same float64 network: ffbp's general path matches it."""
-    torch = pytest.importorskip("torch")
+    torch = require("torch", "PyTorch autograd of the written-out loss is the oracle")
     from test_network_gradients import _torch_forward
 
     output, loss_cls, bias, targets = SATURATED[case]
@@ -802,7 +802,7 @@ def test_float32_gradient_keeps_dtype(name):
 
 @pytest.mark.parametrize("name", CASES)
 def test_float32_values_keep_dtype(name):
-    torch = pytest.importorskip("torch")
+    torch = require("torch", "PyTorch's float64 loss values are the oracle")
     case = CASES[name]
     loss = case.loss()
     Y, T = _data(name)

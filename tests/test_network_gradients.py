@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from cases import DEPTHS, HIDDEN, OUTPUTS, build
-from conftest import numerical_gradient, relative_error
+from conftest import numerical_gradient, relative_error, require
 
 import ffbp
 
@@ -118,7 +118,7 @@ TORCH_GRID = [g for g in GRID if g[2] <= 3]
 
 @pytest.mark.parametrize("hidden,output,depth", TORCH_GRID)
 def test_backprop_matches_torch_autograd(hidden, output, depth):
-    torch = pytest.importorskip("torch")
+    torch = require("torch", "PyTorch autograd is the oracle")
     net, loss, X, T = build(hidden, output, depth)
     value = net.compute_gradients(X, T, loss)
     Y, params = _torch_forward(torch, net, X)

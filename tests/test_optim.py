@@ -8,6 +8,7 @@ import tracemalloc
 
 import numpy as np
 import pytest
+from conftest import require, skip_unless
 
 import ffbp
 from ffbp import optim
@@ -20,7 +21,9 @@ def kernels(request, monkeypatch):
     import ffbp._kernels
 
     if request.param == "numba" and not ffbp._kernels.available():
-        pytest.skip("numba is not installed")
+        skip_unless(False, "the numba kernels are unavailable (numba is not installed, or "
+                           "FFBP_NUMBA=0): only the NumPy path is tested; the dev extras "
+                           "install numba, so `make test` and CI test both paths")
     monkeypatch.setattr(ffbp._kernels, "ENABLED", request.param == "numba")
     return request.param
 
@@ -110,7 +113,7 @@ def displacement_error(ours, ref, theta0):
 @pytest.mark.parametrize("lr", [1e-3, 0.03, 0.5])
 @pytest.mark.parametrize("name", list(CASES))
 def test_matches_torch_step_for_step(name, lr):
-    torch = pytest.importorskip("torch")
+    torch = require("torch", "PyTorch's optimisers and schedules are the oracle")
     ours_factory, torch_factory = CASES[name]
     theta0 = np.random.default_rng(1).normal(size=20)
     grads = grad_sequence()
@@ -120,7 +123,7 @@ def test_matches_torch_step_for_step(name, lr):
 
 def test_clip_norm_and_schedule_match_torch():
     """clip_norm and a schedule as learning rate, against clip_grad_norm_ + CosineAnnealingLR."""
-    torch = pytest.importorskip("torch")
+    torch = require("torch", "PyTorch's optimisers and schedules are the oracle")
     theta0 = np.random.default_rng(2).normal(size=20)
     grads = grad_sequence(steps=12, seed=3)
     ours = run(optim.adamw(schedules.cosine(0.1, 12, final_lr=0.01), weight_decay=0.1,
@@ -279,7 +282,7 @@ def test_coupled_weight_decay_finds_the_regularised_minimum(make):
 # norms far below, just below (torch's +1e-6 still scales), just above and far above 2
 @pytest.mark.parametrize("norm", [0.05, 1.9999995, 2.0009, 7.0, 50.0])
 def test_clip_by_global_norm_matches_torch(norm):
-    torch = pytest.importorskip("torch")
+    torch = require("torch", "PyTorch's optimisers and schedules are the oracle")
     g = np.random.default_rng(6).normal(size=50)
     g *= norm / np.linalg.norm(g)
     t = torch.nn.Parameter(torch.zeros(50, dtype=torch.float64))
@@ -358,7 +361,7 @@ def torch_lrs(torch, make_scheduler, n, metrics=None):
      lambda t, o: t.optim.lr_scheduler.CosineAnnealingLR(o, T_max=20, eta_min=0.01)),
 ])
 def test_schedules_match_torch(ours, theirs):
-    torch = pytest.importorskip("torch")
+    torch = require("torch", "PyTorch's optimisers and schedules are the oracle")
     np.testing.assert_allclose([ours(s) for s in range(21)], torch_lrs(torch, theirs, 21),
                                rtol=1e-12, atol=1e-15)
 
@@ -373,7 +376,7 @@ def test_cosine_warmup_by_hand():
 
 
 def test_reduce_on_plateau_matches_torch():
-    torch = pytest.importorskip("torch")
+    torch = require("torch", "PyTorch's optimisers and schedules are the oracle")
     # ×100 so that a relative threshold (0.1 here) and an absolute one (1e-3) disagree
     metrics = 100 * np.array([1.0, 0.9, 0.9, 0.8999, 0.95, 0.9, 0.7, 0.7, 0.71, 0.7, 0.69999,
                               0.7, 0.7, 0.7, 0.7, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5])
@@ -439,7 +442,7 @@ def test_steps_allocate_no_parameter_sized_temporaries(make):
 @pytest.mark.parametrize("name", list(CASES))
 def test_float32_stays_float32_and_tracks_torch(name):
     """float32 (ffbp's default): no silent up-casting, and still torch's trajectory."""
-    torch = pytest.importorskip("torch")
+    torch = require("torch", "PyTorch's optimisers and schedules are the oracle")
     ours_factory, torch_factory = CASES[name]
     theta0, grads = np.random.default_rng(10).normal(size=20), grad_sequence(seed=10)
     theta = theta0.astype(np.float32)

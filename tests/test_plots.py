@@ -7,10 +7,11 @@ import sys
 
 import numpy as np
 import pytest
+from conftest import require
 
 import ffbp
 
-pytest.importorskip("matplotlib")
+require("matplotlib", "the plots are drawn with matplotlib")
 
 from ffbp import plots  # noqa: E402
 from ffbp.diagnostics import GradientHealth  # noqa: E402

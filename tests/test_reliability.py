@@ -10,6 +10,7 @@ import signal
 
 import numpy as np
 import pytest
+from conftest import skip_unless
 
 import ffbp
 
@@ -142,7 +143,9 @@ def test_the_sanity_check_of_updates(compiled, monkeypatch):
     import ffbp._kernels as kernels
 
     if compiled and not kernels.available():
-        pytest.skip("numba is not installed")
+        skip_unless(False, "the numba kernels are unavailable (numba is not installed, or "
+                           "FFBP_NUMBA=0): only the NumPy check is tested; the dev extras "
+                           "install numba, so `make test` and CI test both")
     monkeypatch.setattr(kernels, "ENABLED", compiled)
     for dtype in (np.float32, np.float64):
         limit = np.sqrt(np.finfo(dtype).max)
