@@ -72,3 +72,51 @@ def relative_error(a: np.ndarray, b: np.ndarray) -> float:
 @pytest.fixture
 def rng():
     return np.random.default_rng(12345)
+
+
+# -- float32 comparisons that hold on every CPU ------------------------------------------------
+
+#: float32's unit roundoff u: every correctly rounded float32 operation is off by ≤ u relative.
+U32 = 2.0 ** -24
+
+
+def float32_forward_error(net, X, ulps: float = 4.0):
+    """(exact, scale) for the float32 network ``net`` on ``X``: ``exact`` is its forward pass
+    in float64 on its own float32 weights and inputs; ``scale`` is, element-wise, the size
+    of the rounding error a float32 implementation of that pass makes (ffbp with whichever
+    BLAS kernel, AVX2 or AVX-512, any blocking or FMA; onnxruntime's MLAS), derived from
+    the shapes and values, not measured on one CPU. Tests allow a multiple of it.
+
+    The model: a Dense layer's float32 GEMM adds u·√(k+1)·(|h||W| + |b|) to its output
+    (k-term sums: the √k rule for rounding errors of either sign, times the Σ|terms| that
+    bounds every partial sum); an activation or batch norm adds ``ulps``·u·(|Φ(h)| + 1)
+    (its exp, log or division, or a polynomial approximation good to a few ulps). Errors
+    from earlier layers are carried forward as independent errors: through W as
+    √(σ² W²), through Φ by its derivative at h (softmax: y·2·max σ; log-softmax:
+    σ + max σ; batch norm: |γ|/σ_B). Independent errors add in quadrature."""
+    import ffbp
+
+    assert net.dtype == np.float32
+    h = np.asarray(X, dtype=np.float32).astype(np.float64)
+    sd = np.zeros_like(h)
+    for layer in net.astype(np.float64).layers:
+        out = layer.forward(h, training=False)
+        own = ulps * U32 * (np.abs(out) + 1)
+        if isinstance(layer, ffbp.Dense):
+            W = layer.W.value
+            b = np.abs(layer.b.value) if layer.b is not None else 0.0
+            own = U32 * np.sqrt(W.shape[0] + 1) * (np.abs(h) @ np.abs(W) + b)
+            carried = np.sqrt(sd ** 2 @ W ** 2)
+        elif isinstance(layer, ffbp.Dropout):
+            own, carried = 0.0, sd
+        elif isinstance(layer, ffbp.BatchNorm):
+            carried = sd * np.abs(layer.gamma.value) / np.sqrt(layer.running_var + layer.eps)
+        elif isinstance(layer, ffbp.Softmax):
+            carried = np.abs(out) * 2 * sd.max(axis=1, keepdims=True)
+        elif isinstance(layer, ffbp.LogSoftmax):
+            carried = sd + sd.max(axis=1, keepdims=True)
+        else:                                   # element-wise: the derivative at h
+            carried = np.abs(layer.derivative(h)) * sd
+        sd = np.sqrt(carried ** 2 + own ** 2)
+        h = out
+    return h, sd

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import require, skip_unless
+from conftest import float32_forward_error, require, skip_unless
 
 import ffbp
 from ffbp.cli import data as cli_data
@@ -257,8 +257,12 @@ def test_export_onnx(files, classifier, capsys, tmp_path):
     net = ffbp.load(classifier)
     X = cli_data.transform(files["test"], net.metadata["features"], "test")
     session = ort.InferenceSession(str(tmp_path / "m.onnx"))
-    (Y,) = session.run(None, {session.get_inputs()[0].name: X.astype(np.float32)})
-    np.testing.assert_allclose(Y, net.forward(X), rtol=1e-4, atol=1e-6)
+    X = X.astype(np.float32)
+    (Y,) = session.run(None, {session.get_inputs()[0].name: X})
+    # both within 8x the float32 rounding error derived for this pass (not one CPU's kernels)
+    exact, scale = float32_forward_error(net, X)
+    assert (np.abs(Y - exact) <= 8 * scale).all()
+    assert (np.abs(net.forward(X) - exact) <= 8 * scale).all()
 
 
 @pytest.mark.parametrize("command", ["train", "predict", "evaluate", "summary", "gradcheck",

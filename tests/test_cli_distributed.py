@@ -115,7 +115,11 @@ def test_two_ranks_fit_the_preprocessing_of_the_whole_table(fmt, tmp_path):
     out = json.loads(res.stdout)
     assert out["rows"] == 900
     assert metrics["accuracy"] == pytest.approx(out["accuracy"], abs=1e-12)
-    assert metrics["loss"] == pytest.approx(out["loss"], rel=1e-5)
+    # Two float32 means of the 900 (or 2 × 450) non-negative per-sample losses, taken by BLAS
+    # dot kernels in whatever order this CPU's kernel sums (AVX2 and AVX-512 differ): each
+    # is within γ₉₀₀ ≈ 900u of the exact mean (u = 2⁻²⁴); twice that for the pair, and as
+    # much again for the rows' forward passes, run in other batches.
+    assert metrics["loss"] == pytest.approx(out["loss"], rel=4 * 900 * 2.0 ** -24)
     assert result.stdout.count("saved") == 1            # rank 0 alone speaks and writes
 
 
