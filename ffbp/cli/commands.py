@@ -13,7 +13,7 @@ import sys
 import numpy as np
 
 from ..errors import ConfigError, DataError, FFBPError
-from . import data
+from . import data, paths
 from . import target as target_column
 
 #: Metadata format of models written by ``ffbp train`` (``net.metadata["ffbp_cli"]``).
@@ -61,7 +61,30 @@ def prepare(net, df, path):
     if X.shape[1] != net.n_features:
         raise DataError(f"the model's preprocessing gives {X.shape[1]} inputs but its network "
                         f"takes {net.n_features}: the model file is inconsistent")
+    _check_range(X, df, net, path)
     return X
+
+
+def _check_range(X, df, net, path) -> None:
+    """A standardised input beyond the network's dtype (1e200 against a float32 model) is an
+    error naming the column and the row, not an overflow deep in the network."""
+    limit = np.finfo(net.dtype).max
+    with np.errstate(invalid="ignore"):
+        bad = ~(np.abs(X) <= limit)
+    if not bad.any():
+        return
+    row, col = np.argwhere(bad)[0]
+    name, at = None, 0
+    for f in net.metadata["features"]:          # the column behind input ``col``
+        at += 1 if f["kind"] == "numeric" else len(f["categories"]) + bool(f["missing"])
+        if col < at:
+            name = f["name"]
+            break
+    series = df[name] if name in df.columns else None
+    value = f" holds {data.shown(series.iloc[row])}, which" if series is not None else ""
+    where = data.row_number(series, row) if series is not None else row + 1
+    raise DataError(f"{path}: column {name!r} at row {where}{value} is too large for the "
+                    f"model's {net.dtype} inputs once standardised (beyond {limit:.3g})")
 
 
 def predict_arrays(net, X):
@@ -145,7 +168,11 @@ def _labels_text(classes, limit=10) -> str:
 # -- the commands ------------------------------------------------------------------------
 def run_predict(args) -> int:
     if args.output not in (None, "-"):
-        data.table_format(args.output)             # a bad extension fails before any work
+        # refused before any work: a bad extension, an input as output, a missing or
+        # read-only directory
+        data.table_format(args.output)
+        paths.check_distinct([("-o", args.output)], [("MODEL", args.model), ("DATA", args.data)])
+        paths.check_writable(args.output, "the predictions")
     net = load_model(args.model)
     df = data.read_table(args.data)
     X = prepare(net, df, args.data)
@@ -156,7 +183,7 @@ def run_predict(args) -> int:
     if proba is not None:
         for j, label in enumerate(net.metadata["target"]["classes"]):
             out[f"proba_{label}"] = proba[:, j]
-    data.write_table(out, args.output)
+    data.write_table(out, args.output, "the predictions")
     if args.output not in (None, "-"):             # stdout stays for data only
         print(f"wrote {len(out)} predictions to {args.output}", file=sys.stderr)
     return 0
@@ -290,6 +317,8 @@ def run_explain(args) -> int:
 def run_export(args) -> int:
     import ffbp
 
+    paths.check_distinct([("-o", args.output)], [("MODEL", args.model)])
+    paths.check_writable(args.output, "the ONNX model")
     net = load_model(args.model, need_preprocessing=False)
     export = getattr(ffbp, "export_onnx", None)
     if export is None:
@@ -301,7 +330,7 @@ def run_export(args) -> int:
                                 '"ffbp[onnx]"' if exc.name == "onnx" else
                                 "this ffbp has no ONNX export (ffbp.onnx is missing)") from None
             raise
-    export(net, args.output)
+    paths.write_file(args.output, "the ONNX model", lambda p: export(net, p))
     print(f"wrote {args.output}: the network's {net.n_features} inputs -> {net.n_outputs} "
           f"outputs (the table preprocessing is not part of the graph; see 'ffbp summary')")
     return 0

@@ -99,19 +99,35 @@ def read_table(path):
     return df.reset_index(drop=True)
 
 
-def write_table(df, path) -> None:
-    """CSV to stdout (path None or '-'), else CSV or Parquet by extension."""
+def write_table(df, path, what="the table") -> None:
+    """CSV to stdout (path None or '-'), else CSV or Parquet by extension. ``what`` names
+    the table in an error (e.g. "the predictions")."""
     if path is None or path == "-":
         df.to_csv(sys.stdout, index=False)
         return
-    kind = table_format(os.fspath(path))
-    try:
+    from .paths import replacing
+
+    path = os.fspath(path)
+    kind = table_format(path)
+    # written next to path, then renamed over it: a full disk or a crash leaves no partial
+    # file (and any previous one intact); errors name path, not the temporary file
+    with replacing(path, what) as tmp:
         if kind == "parquet":
-            df.to_parquet(path, index=False)
+            df.to_parquet(tmp, index=False)
         else:
-            df.to_csv(path, index=False, sep="\t" if kind == "tsv" else ",")
-    except OSError as exc:
-        raise DataError(f"cannot write {path}: {exc.strerror or exc}") from None
+            df.to_csv(tmp, index=False, sep="\t" if kind == "tsv" else ",",
+                      compression=_compression(path))
+
+
+def _compression(path):
+    """pandas' compression for path's extension (the temporary file has none to infer)."""
+    name = path.lower()
+    for ext, how in ((".gz", "gzip"), (".bz2", "bz2"), (".xz", "xz"), (".zst", "zstd")):
+        if name.endswith(ext):
+            return how
+    if name.endswith(".zip"):                      # the member is named as the archive
+        return {"method": "zip", "archive_name": os.path.basename(path)[:-4]}
+    return None
 
 
 def column(df, name, path, what="column"):
@@ -136,6 +152,11 @@ def plain(value):
     if isinstance(value, float):
         return int(value) if value.is_integer() else value
     return str(value)
+
+
+def shown(value) -> str:
+    """A table value for a message: 1e+200, 'red' (not np.float64(1e+200))."""
+    return repr(value.item() if hasattr(value, "item") else value)
 
 
 def key(value) -> str:
@@ -231,8 +252,10 @@ def summarize_features(df, target, categorical, drop, path, numeric=None) -> lis
         if is_numeric and name not in categorical:
             values = _numbers(series, name, path)
             count = len(values) - n_missing
-            mean = float(np.nanmean(values)) if count else 0.0
-            m2 = float(np.nansum((values - mean) ** 2)) if count else 0.0
+            with np.errstate(over="ignore", invalid="ignore"):
+                mean = float(np.nanmean(values)) if count else 0.0
+                m2 = float(np.nansum((values - mean) ** 2)) if count else 0.0
+            check_moments(mean, m2, values, series, name, path)
             specs.append({"name": name, "kind": "numeric", "count": count, "mean": mean,
                           "m2": m2})
             continue
@@ -244,15 +267,37 @@ def summarize_features(df, target, categorical, drop, path, numeric=None) -> lis
     return specs
 
 
+def check_moments(mean, m2, values, series, name, path) -> None:
+    """A column whose squared deviations overflow float64 (values beyond ~1e154) cannot be
+    standardised: a DataError naming the column and its largest value's row."""
+    if math.isfinite(mean) and math.isfinite(m2):
+        return
+    i = int(np.nanargmax(np.abs(values)))
+    raise DataError(f"{path}: column {name!r} holds {shown(series.iloc[i])} at row "
+                    f"{row_number(series, i)}: {TOO_LARGE}")
+
+
+#: Why a column with huge values is refused (and what to do).
+TOO_LARGE = ("too large to standardise (the squares of its deviations from the mean "
+             "overflow float64); rescale the column, e.g. to other units or its logarithm")
+
+
 def merge_moments(parts) -> tuple[int, float, float]:
     """(count, mean, M2) of the union of parts given as (count, mean, M2): Chan et al.'s
-    pairwise update, exact for one part."""
+    pairwise update, exact for one part. An M2 beyond float64 comes back as inf."""
     n, mean, m2 = 0, 0.0, 0.0
     for k, mk, m2k in parts:
         if k == 0:
             continue
+        if n == 0:
+            n, mean, m2 = k, mk, m2k
+            continue
         delta, total = mk - mean, n + k
-        mean, m2 = mean + delta * k / total, m2 + m2k + delta ** 2 * n * k / total
+        mean = mean + delta * k / total
+        try:
+            m2 = m2 + m2k + delta ** 2 * n * k / total
+        except OverflowError:
+            m2 = math.inf
         n = total
     return n, mean, m2
 
@@ -264,6 +309,8 @@ def merge_features(parts: list[list[dict]]) -> list[dict]:
         name, kind = columns[0]["name"], columns[0]["kind"]
         if kind == "numeric":
             count, mean, m2 = merge_moments((c["count"], c["mean"], c["m2"]) for c in columns)
+            if not (math.isfinite(mean) and math.isfinite(m2)):
+                raise DataError(f"column {name!r}: {TOO_LARGE}")
             if count == 0:
                 warn(f"column {name!r} is empty in the training data: it will not inform "
                      f"the model")

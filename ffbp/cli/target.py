@@ -11,17 +11,21 @@ Rows in messages are counted from 1, after the header.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..errors import DataError
 from .data import (
     MANY_CATEGORIES,
     MAX_AUTO_CLASSES,
+    TOO_LARGE,
     _first,
     _is_numeric,
     _keys,
     _numbers,
     _sorted_labels,
+    check_moments,
     key,
     merge_moments,
     row_number,
@@ -84,8 +88,11 @@ def summarize_target_values(all_rows, train_rows, name, task, path) -> dict:
     if task == "classification":
         return {"labels": _sorted_labels(all_rows.tolist()), "rows": len(all_rows)}
     values = _numbers(train_rows, name, path)
-    mean = float(values.mean()) if len(values) else 0.0
-    return {"moments": (len(values), mean, float(np.sum((values - mean) ** 2)))}
+    with np.errstate(over="ignore", invalid="ignore"):
+        mean = float(values.mean()) if len(values) else 0.0
+        m2 = float(np.sum((values - mean) ** 2))
+    check_moments(mean, m2, values, train_rows, name, path)
+    return {"moments": (len(values), mean, m2)}
 
 
 def merge_target(parts, name, task, path) -> dict:
@@ -100,6 +107,8 @@ def merge_target(parts, name, task, path) -> dict:
                  f"is a quantity, use --task regression")
         return {"name": name, "task": task, "classes": classes}
     count, mean, m2 = merge_moments(p["moments"] for p in parts)
+    if not (math.isfinite(mean) and math.isfinite(m2)):
+        raise DataError(f"{path}: target column {name!r}: {TOO_LARGE}")
     std = float(np.sqrt(m2 / count)) if count else 0.0
     return {"name": name, "task": task, "mean": mean, "std": std if std > 0 else 1.0}
 

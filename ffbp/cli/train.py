@@ -11,15 +11,16 @@ import time
 
 import numpy as np
 
+from .. import DivergenceError
 from .. import losses as _losses
 from .._validation import lookup
 from ..data import ArraySource
 from ..distributed import Comm, world
-from ..errors import ConfigError, DataError
+from ..errors import ConfigError, DataError, FFBPError
 from ..layers import Dense
 from ..layers import activations as _activations
 from ..losses import BinaryCrossEntropy, BinaryCrossEntropyWithLogits, Hinge
-from . import data, options, shards
+from . import data, options, paths, shards
 from . import target as target_column
 from .commands import (
     CLI_FORMAT,
@@ -98,9 +99,43 @@ def _metrics(net, X, y, comm):
     return finish_metrics(net, shards.sum_metrics(comm, sums) if comm.size > 1 else sums)
 
 
+def diverged_path(output) -> str:
+    """Where a diverged run leaves its last finite weights: beside the model, never at -o,
+    which only ever holds a model whose training finished (and keeps a previous one)."""
+    root, ext = os.path.splitext(output)
+    return f"{root}.diverged{ext}"
+
+
+def check_paths(args, opts, checkpoint) -> None:
+    """Every output of ``ffbp train`` apart from the inputs and each other, and writable;
+    --resume readable. Before the table is read (one process, or rank 0)."""
+    resume = opts["resume"]
+    if resume is not None and not os.path.isfile(resume):
+        raise DataError(f"no such file: {resume}" if not os.path.exists(resume)
+                        else f"--resume {resume} is not a file")
+    ckpt_label = "--checkpoint" if opts["checkpoint"] else "the Ctrl-C checkpoint"
+    report = opts["report"] and os.path.join(opts["report"], "report.html")
+    paths.check_distinct(
+        [("-o", opts["output"]), (ckpt_label, checkpoint), ("--report", report),
+         ("the diverged-run model", diverged_path(opts["output"]))],
+        [("DATA", args.data), ("--config", getattr(args, "config", None)),
+         ("--resume", resume)],
+        allowed={(ckpt_label, "--resume")})          # resuming and checkpointing in place
+    paths.check_writable(opts["output"], "the model")
+    if opts["checkpoint"]:
+        paths.check_writable(checkpoint, "the checkpoint")
+    if opts["report"]:
+        paths.check_report_folder(opts["report"])
+
+
 def run_train(args) -> int:
     opts = options.resolve(args)
     comm = _world(opts)
+    # Without --checkpoint, a checkpoint is written only if training is interrupted, so that
+    # Ctrl-C never loses the work done; with it, after every epoch as well.
+    checkpoint = opts["checkpoint"] or f"{opts['output']}.ckpt"
+    if comm.is_root:                   # refuse bad output paths before any work
+        check_paths(args, opts, checkpoint)
     path = args.data
     if opts["distributed"]:
         df, label = shards.read_own_rows(path, comm)
@@ -111,9 +146,6 @@ def run_train(args) -> int:
     target = opts["target"]
     y_all = data.column(df, target, label, "target column")
     target_column.check_target(y_all, target, label)
-    folder = os.path.dirname(os.path.abspath(opts["output"]))
-    if comm.is_root and not os.path.isdir(folder):      # fail before training, not after
-        raise DataError(f"cannot write the model to {opts['output']}: no directory {folder}")
 
     n_part = len(df)
     n_val = math.ceil(opts["validation_split"] * n_part) if opts["validation_split"] else 0
@@ -154,21 +186,31 @@ def run_train(args) -> int:
 
         probe = slice(0, min(256, len(X_train)))     # a fixed batch: comparable epoch to epoch
         health = GradientHealth(probe=(X_train[probe], _targets(y_train[probe], net)))
-    # Without --checkpoint, a checkpoint is written only if training is interrupted, so that
-    # Ctrl-C never loses the work done; with it, after every epoch as well.
-    checkpoint = opts["checkpoint"] or f"{opts['output']}.ckpt"
     train_data = (X_train, _targets(y_train, net))
     if opts["distributed"]:         # every rank trains on its own rows (see ffbp.cli.shards)
         train_data = (ArraySource(*train_data, partitioned=True), None)
         validation = validation and ArraySource(*validation, partitioned=True)
     start = time.perf_counter()
-    history = net.fit(*train_data, loss=loss, optimizer=optimizer,
-                      epochs=opts["epochs"], batch_size=opts["batch_size"],
-                      validation_data=validation, early_stopping=opts["early_stopping"],
-                      patience=opts["patience"], seed=opts["seed"], verbose=not opts["quiet"],
-                      checkpoint=checkpoint, checkpoint_every=1 if opts["checkpoint"] else None,
-                      resume=opts["resume"], callbacks=[health] if health else [],
-                      distributed=opts["distributed"])
+    try:
+        history = net.fit(*train_data, loss=loss, optimizer=optimizer,
+                          epochs=opts["epochs"], batch_size=opts["batch_size"],
+                          validation_data=validation, early_stopping=opts["early_stopping"],
+                          patience=opts["patience"], seed=opts["seed"],
+                          verbose=not opts["quiet"], checkpoint=checkpoint,
+                          checkpoint_every=1 if opts["checkpoint"] else None,
+                          resume=opts["resume"], callbacks=[health] if health else [],
+                          distributed=opts["distributed"])
+    except DivergenceError as exc:
+        if comm.is_root:
+            _keep_diverged(net, exc, opts["output"])
+        raise
+    except (KeyboardInterrupt, FFBPError, ArithmeticError):
+        raise
+    except Exception as exc:            # a checkpoint that could not be written
+        if not _is_write_error(exc):
+            raise
+        raise DataError(f"cannot write the checkpoint to {checkpoint}: {paths.reason(exc)}; "
+                        f"training stopped and the model was not written") from None
     seconds = time.perf_counter() - start
     results = {"train": _metrics(net, X_train, y_train, comm)}
     if n_val:
@@ -181,7 +223,16 @@ def run_train(args) -> int:
         return 0
     from ..io import save
 
-    save(net, opts["output"])
+    if opts["checkpoint"]:
+        lost = (f"; the weights of the last epoch are in the checkpoint {checkpoint}: make "
+                f"room and run the same command plus --resume {checkpoint} to write the "
+                f"model without training again")
+    else:
+        lost = "; the trained weights are lost (--checkpoint FILE keeps them on disk)"
+    try:
+        paths.write_file(opts["output"], "the model", lambda p: save(net, p))
+    except DataError as exc:
+        raise DataError(f"{exc}{lost}") from None
 
     n_num = sum(f["kind"] == "numeric" for f in features)
     what = (f"{n_classes} classes: {_labels_text(spec['classes'])}"
@@ -203,12 +254,41 @@ def run_train(args) -> int:
     if opts["report"]:
         from ..report import write_report
 
-        page = write_report(opts["report"], net, history, health=health,
-                            hyperparameters=settings,
-                            data_summary={"table": str(path), "training rows": n - n_val,
-                                          "validation rows": n_val, "inputs": net.n_features,
-                                          "task": task})
+        def write(folder):
+            return write_report(folder, net, history, health=health, hyperparameters=settings,
+                                data_summary={"table": str(path), "training rows": n - n_val,
+                                              "validation rows": n_val,
+                                              "inputs": net.n_features, "task": task})
+
+        try:
+            page = paths.write_report_atomically(opts["report"], write)
+        except DataError as exc:
+            raise DataError(f"{exc} (the model was saved to {opts['output']})") from None
         print(f"report: {page}")
     return 0
 
 
+def _is_write_error(exc) -> bool:
+    """An OSError, or safetensors' error for a failed write (it is no OSError)."""
+    return isinstance(exc, OSError) or type(exc).__name__ == "SafetensorError"
+
+
+def _keep_diverged(net, exc, output) -> None:
+    """Save the last finite weights beside ``output`` and say so in ``exc``'s message."""
+    from ..io import save
+
+    where = diverged_path(output)
+    net.metadata["training"]["stop_reason"] = f"diverged: {' '.join(str(exc).split())}"
+    try:
+        paths.write_file(where, "the last finite weights", lambda p: save(net, p))
+    except DataError as error:
+        kept = f"they could not be saved ({error}); {output} was not written"
+    else:
+        kept = f"they are saved in {where} ({output} was not written)"
+    text = str(exc)
+    phrase = "the weights of the last finite step are kept"
+    if phrase in text:
+        text = text.replace(phrase, f"{phrase}: {kept}")
+    else:
+        text = f"{text.rstrip('. ')}; the weights of the last finite step: {kept}"
+    exc.args = (text, *exc.args[1:])
