@@ -21,7 +21,7 @@ def rows_first(X):
 def training_arrays(net, loss, X, y, sample_weight):
     """X, T (prepared targets) and w, checked and in the network's dtype (X dense, or
     sparse CSR)."""
-    X = rows_first(net._input(X))
+    X = rows_first(net.check_input(X))
     T = loss.prepare_targets(y, net.n_outputs, "y").astype(net.dtype, copy=False)
     if len(T) != X.shape[0]:
         raise ShapeError(f"X has {X.shape[0]} samples but y has {len(T)}")
@@ -40,7 +40,7 @@ def validation(net, loss, X, T, w, split, data, seed):
             Xv, yv = data
         except (TypeError, ValueError):
             raise ConfigError("validation_data must be a pair (X_val, y_val)") from None
-        Xv = rows_first(net._input(Xv, "validation X"))
+        Xv = rows_first(net.check_input(Xv, "validation X"))
         Tv = loss.prepare_targets(yv, net.n_outputs, "validation y").astype(net.dtype)
         if len(Tv) != Xv.shape[0]:
             raise ShapeError(f"validation X has {Xv.shape[0]} samples but y has {len(Tv)}")
@@ -305,8 +305,8 @@ def evaluate(net, loss, chunks, n, classify, comm) -> dict:
     (n rows across all ranks); under MPI the sums are reduced over the ranks."""
     total = correct = 0.0
     for Xv, Tv in chunks:
-        Y = net._predict_raw(Xv)
-        total += float(loss._values(Y, Tv).sum())
+        Y = net.outputs(Xv)
+        total += float(loss.values(Y, Tv).sum())
         if classify:
             correct += n_correct(loss.decide(Y), loss.target_classes(Tv))
     if comm is not None:

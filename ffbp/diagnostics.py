@@ -34,6 +34,7 @@ import warnings
 
 import numpy as np
 
+from . import backprop
 from .callbacks import Callback
 from .layers.activations import ReLU, Sigmoid, Tanh
 from .layers.dense import Dense
@@ -183,7 +184,8 @@ class GradientHealth(Callback):
         X, T = self.probe
         work = self.net.copy()          # leaves batch-norm statistics and dropout RNGs alone
         training = len(X) >= max(layer.min_batch for layer in work.layers)
-        work.compute_gradients(X, T, self.net.loss, training=training)
+        record = backprop.Recorder()
+        backprop.compute(work, X, T, self.net.loss, training=training, recorder=record)
         grads = [p.grad for _, p in work.named_parameters() if p.decay]
         norms = {name: float(np.linalg.norm(g)) for (name, _), g in zip(self.weights, grads,
                                                                           strict=True)}
@@ -199,8 +201,8 @@ class GradientHealth(Callback):
                        f"{total / self._first_norm:.3g}× since the first epoch{{}}")
         sat, dead = {k: [] for k in self.saturation}, {k: [] for k in self.dead}
         for name, _ in self.units:
-            layer = work.layers[int(name[5:])]
-            self._units(name, layer, layer._y, sat, dead)
+            seen = record.layers[int(name[5:])]
+            self._units(name, seen.layer, seen.output, sat, dead)
         summary["saturated"] = {k: v[0] for k, v in sat.items()}
         summary["dead"] = {k: v[0] for k, v in dead.items()}
 

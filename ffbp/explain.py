@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import _explain_render as _render
+from . import backprop
 from ._explain_render import sup as _sup
 from ._validation import as_matrix
 from .errors import ConfigError, ShapeError
@@ -143,8 +144,7 @@ def explain(net, loss, x, t, layer=1, i: int = 0, j: int = 0, lr: float | None =
         max_paths: list the paths of Equation A when there are at most this many.
     """
     net64 = net.astype(np.float64)
-    net64._allow_in_place(False)         # the stages keep every layer output
-    loss = net64.check_loss(loss)
+    loss = backprop.check_loss(net64, loss)
     X = as_matrix(x, "x", np.float64, net64.n_features)
     if len(X) != 1:
         raise ShapeError(f"explain works on one sample, got {len(X)} (use trace for a batch)")
@@ -156,20 +156,25 @@ def explain(net, loss, x, t, layer=1, i: int = 0, j: int = 0, lr: float | None =
         raise ConfigError(f"layer{dense[s]} ({target!r}) has no bias")
     if not 0 <= j < target.out_features or (not bias and not 0 <= i < target.in_features):
         raise ShapeError(f"W of layer{dense[s]} has shape {target.W.shape}; got i={i}, j={j}")
+    param, where = (target.b, (j,)) if bias else (target.W, (i, j))
 
-    # Forward, keeping every layer's input: acts[n] is the input of layer n.
-    acts = [X]
-    for lay in net64.layers:
-        acts.append(lay.forward(acts[-1], False))
-    Y, fused = acts[-1], net64.uses_fused_gradient(loss)
+    # The step fit takes, recorded: every layer's input (acts[n] is the input of layer n),
+    # the output delta it back-propagates, and the gradient it computes for the weight.
+    batch = backprop.Batch(X, T, np.ones(1))
+    record = backprop.Recorder()
+    Y = backprop.step(net64, batch, loss, training=False, recorder=record).output
+    backprop_value = float(param.grad[where])
+    acts = [X] + [r.output for r in record.layers]
+    fused = record.fused
     stages = [_stage(net64, acts, dense, k) for k in range(len(dense))]
 
-    # Right to left: the output delta, then δ^k = Jᵀ (W^(k+1) δ^(k+1)).
+    # Right to left, by the tutorials' recursion: the output delta, then
+    # δ^k = Jᵀ (W^(k+1) δ^(k+1)).
     out = stages[-1]
-    out.grad_output = loss._grads(Y, T)[0]
+    out.grad_output = record.layers[-1].d_output[0]          # ∂E/∂y
     if fused:   # y − t is ∂E/∂(input of the output activation): skip its Jacobian only
         rest = _block_jacobian(net64, acts, dense[-1] + 1, len(net64.layers) - 1)
-        out.delta = rest.T @ loss._fused(Y, T)[0]
+        out.delta = rest.T @ record.layers[-1].d_input[0]
     else:
         out.delta = out.jacobian.T @ out.grad_output
     for k in range(len(stages) - 2, -1, -1):
@@ -177,21 +182,18 @@ def explain(net, loss, x, t, layer=1, i: int = 0, j: int = 0, lr: float | None =
         stages[k].delta = stages[k].jacobian.T @ stages[k].grad_output
     stages = stages[s:]
 
-    x_i, param, where = (1.0, target.b, (j,)) if bias else (float(stages[0].x[i]), target.W,
-                                                              (i, j))
+    x_i = 1.0 if bias else float(stages[0].x[i])
     gradient = float(stages[0].delta[j]) * x_i      # ∂E/∂W_ij = δ_j x_i
-    net64._loss_and_gradients(X, T, loss, np.ones(1), training=False)
-    backprop = float(param.grad[where])
-    numeric = _finite_difference(net64, loss, X, T, param.value, where)
+    numeric = _finite_difference(net64, loss, batch, param.value, where)
 
     name = f"layer{dense[s]}." + (f"b[{j}]" if bias else f"W[{i}, {j}]")
     symbol = f"b{_sup(s + 1)}[{j}]" if bias else f"W{_sup(s + 1)}[{i}, {j}]"
     expl = Explanation(
         parameter=name, symbol=symbol, bias=bias, i=None if bias else i, j=j,
-        loss_name=type(loss).__name__, E=float(loss._values(Y, T)[0]),
+        loss_name=type(loss).__name__, E=record.loss,
         value=float(param.value[where]), x_i=x_i, stages=stages, fused=fused,
         output_rule=_render.output_rule(loss, fused, out), gradient=gradient,
-        backprop=backprop, numeric=numeric,
+        backprop=backprop_value, numeric=numeric,
         path_count=math.prod(len(st.delta) for st in stages[1:]), y=Y[0], t=T[0])
     if lr is not None:
         expl.lr, expl.update = float(lr), -float(lr) * gradient
@@ -246,9 +248,10 @@ def _layer_jacobian(layer, u):
     """∂(layer output)/∂u at the one-row input u, shape (n_out, n_in)."""
     if isinstance(layer, Activation) and type(layer).derivative_from_output is not \
             Activation.derivative_from_output:
-        return np.diag(layer.derivative_from_output(layer.forward(u, False))[0])
+        # A copy: an activation may work in place on its input, and u is kept in acts.
+        return np.diag(layer.derivative_from_output(layer.forward(u.copy(), False))[0])
     # Not element-wise (softmax, batch norm...): backward of eᵢ on copies of u gives row i.
-    n = layer.forward(u, False).shape[1]
+    n = layer.forward(u.copy(), False).shape[1]
     layer.forward(np.repeat(u, n, axis=0), False)
     return layer.backward(np.eye(n), input_grad=True)
 
@@ -271,12 +274,12 @@ def _stage(net, acts, dense, k):
                  grad_output=None, delta=None)
 
 
-def _finite_difference(net, loss, X, T, array, where):
+def _finite_difference(net, loss, batch, array, where):
     """(E(w + h) − E(w − h)) / 2h for the one entry w = array[where]."""
     orig, E = array[where], []
     for w in (orig + FD_STEP, orig - FD_STEP):
         array[where] = w
-        E.append(float(loss._values(net._forward(X, False), T)[0]))
+        E.append(backprop.loss_value(net, batch, loss))
     array[where] = orig
     return (E[0] - E[1]) / (2 * FD_STEP)
 

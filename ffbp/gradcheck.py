@@ -14,9 +14,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import backprop
 from ._validation import check_positive
-from .errors import ShapeError
-from .losses.base import batch_coefficients
 
 #: Gradients smaller than this are compared in absolute terms (see GradcheckReport): central
 #: differences carry ~1e-10 of rounding noise, which must not count as a relative error of a
@@ -79,12 +78,9 @@ def gradcheck(net, loss, X, T, sample_weight=None, *, h: float = 1e-6,
     """
     check_positive(h, "h")
     net64 = net.astype(np.float64)
-    loss = net64.check_loss(loss)
-    X = net64._input(X)
-    T = loss.prepare_targets(T, net64.n_outputs, "T").astype(np.float64)
-    if len(T) != X.shape[0]:
-        raise ShapeError(f"X has {X.shape[0]} samples but T has {len(T)}")
-    coef = batch_coefficients(sample_weight, X.shape[0], np.float64)
+    loss = backprop.check_loss(net64, loss)
+    batch = backprop.prepare(net64, X, T, loss, sample_weight)
+    X = batch.X
 
     # Layers that draw random numbers (dropout) must draw the *same* ones in every pass, or
     # the differences would measure the noise: restore their generators before each pass.
@@ -96,11 +92,11 @@ def gradcheck(net, loss, X, T, sample_weight=None, *, h: float = 1e-6,
             layer.rng = copy.deepcopy(rng)
 
     replay()
-    value, dX = net64._loss_and_gradients(X, T, loss, coef, training, input_grad=True)
+    value, _, dX = backprop.step(net64, batch, loss, training=training, input_grad=True)
 
     def energy():
         replay()
-        return float(loss._values(net64._forward(X, training), T) @ coef)
+        return backprop.loss_value(net64, batch, loss, training)
 
     rng = np.random.default_rng(seed)
     report = GradcheckReport(loss=value)

@@ -6,11 +6,11 @@ import copy
 
 import numpy as np
 
-from . import losses as _losses
+from . import backprop
 from ._validation import as_matrix, is_sparse
 from .errors import ConfigError, NotFittedError, ShapeError
 from .layers.base import Layer
-from .losses.base import Loss, batch_coefficients
+from .losses.base import Loss
 from .parameter import Parameter
 
 #: Rows per forward pass in ``predict``: bounds the memory of activations on large inputs.
@@ -66,7 +66,7 @@ class Network:
         self.metadata: dict = {}
         self.optimizer = None
         self.optimizer_state = None
-        self._last_batch = self._output = None
+        self._last_batch = None
         self.initialize(seed)
 
     # -- structure ---------------------------------------------------------------------
@@ -168,7 +168,7 @@ class Network:
         # arrays and numbers) is kept, so whoever rebuilds the same optimiser and sets
         # ``net.optimizer`` continues exactly (checkpoints do this for ``fit(resume=...)``).
         state = dict(self.__dict__)
-        state.update(optimizer=None, _output=None)
+        state.update(optimizer=None)
         return state
 
     def __setstate__(self, state):
@@ -190,9 +190,10 @@ class Network:
             self.layers[i].buffers()[k][...] = v
 
     # -- forward and backward ----------------------------------------------------------
-    def _input(self, X, name: str = "X"):
-        """X checked and in ``dtype``: a dense array, or a sparse matrix (CSR/CSC) when the
-        first layer is Dense, the only layer with a sparse product."""
+    def check_input(self, X, name: str = "X"):
+        """X checked and in ``dtype``: a dense array (n_samples, n_features), or a sparse
+        matrix (CSR/CSC) when the first layer is Dense, the only layer with a sparse
+        product."""
         from .layers.dense import Dense
 
         if is_sparse(X) and type(self.layers[0]) is not Dense:
@@ -200,20 +201,18 @@ class Network:
                               f"layer takes (this one starts with {self.layers[0]!r})")
         return as_matrix(X, name, self.dtype, self.n_features, accept_sparse=True)
 
+    def note_batch(self, n_samples: int) -> None:
+        """Remember the rows of the forward pass under way (``backward`` checks dY's)."""
+        self._last_batch = n_samples
+
     def forward(self, X, training: bool = False) -> np.ndarray:
         """Y = layer_L(… layer_1(X)), shape (n_samples, n_outputs).
 
         ``training=True`` makes dropout drop and batch norm use batch statistics; the
         caches every backward needs are kept either way."""
-        return self._forward(self._input(X), training)
+        return backprop.forward(self, self.check_input(X), training)
 
     __call__ = forward
-
-    def _forward(self, X, training=False):
-        self._last_batch = X.shape[0]
-        for layer in self.layers:
-            X = layer.forward(X, training)
-        return X
 
     def backward(self, dY, input_grad: bool = True) -> np.ndarray | None:
         """Back-propagate ∂E/∂Y (n_samples, n_outputs) right to left; fill every ``p.grad``
@@ -225,53 +224,25 @@ class Network:
         if len(dY) != self._last_batch:
             raise ShapeError(f"dY has {len(dY)} rows but the last forward pass had "
                              f"{self._last_batch} samples (call forward first)")
-        return self._backward(dY, len(self.layers), input_grad)
-
-    def _backward(self, d, upto: int, input_grad: bool = False):
-        """Back-propagate ``d`` = ∂E/∂(output of layer upto−1) through layers upto−1 … 0."""
-        for i in range(upto - 1, -1, -1):
+        d = dY
+        for i in range(len(self.layers) - 1, -1, -1):
             d = self.layers[i].backward(d, input_grad=input_grad or i > 0)
         return d
 
     def check_loss(self, loss) -> Loss:
         """Resolve ``loss`` and check that it fits the output layer; return it."""
-        loss = _losses.get(loss)
-        last = self.layers[-1]
-        for kind, reason in loss.incompatible.items():
-            if type(last) is kind:
-                raise ConfigError(f"loss does not fit the output layer {last!r}: {reason}")
-        if loss.requires and not any(type(last) is k for k in loss.requires):
-            raise ConfigError(f"loss does not fit the output layer {last!r}: "
-                              f"{next(iter(loss.requires.values()))}")
-        return loss
+        return backprop.check_loss(self, loss)
 
     def uses_fused_gradient(self, loss: Loss) -> bool:
-        """True when the output layer and the loss combine into the stable ∂E/∂z = y − t."""
-        return loss.fused_with is not None and type(self.layers[-1]) is loss.fused_with
+        """True when the output layer and the loss combine into the stable ∂E/∂z = y − t
+        (the rule itself lives in ``ffbp.backprop``)."""
+        return backprop.uses_fused_rule(self, loss)
 
     def compute_gradients(self, X, T, loss, sample_weight=None, training=True) -> float:
-        """One forward and backward pass on a batch: fill every ``p.grad`` with ∂E/∂p and
-        return the batch loss E. Uses the fused y − t gradient where it applies."""
-        loss = self.check_loss(loss)
-        X = self._input(X)
-        T = loss.prepare_targets(T, self.n_outputs, "T").astype(self.dtype, copy=False)
-        if len(T) != X.shape[0]:
-            raise ShapeError(f"X has {X.shape[0]} samples but T has {len(T)}")
-        coef = batch_coefficients(sample_weight, X.shape[0], self.dtype)
-        return self._loss_and_gradients(X, T, loss, coef, training)[0]
-
-    def _loss_and_gradients(self, X, T, loss, coef, training=True, input_grad=False):
-        """(E, ∂E/∂X or None) for a prepared batch; fills every ``p.grad``."""
-        Y = self._output = self._forward(X, training)
-        value = float(loss._values(Y, T) @ coef)
-        if self.uses_fused_gradient(loss):
-            d = loss._fused(Y, T)
-            upto = len(self.layers) - 1     # the output activation's Jacobian is folded in
-        else:
-            d = loss._grads(Y, T)
-            upto = len(self.layers)
-        d *= coef[:, None]
-        return value, self._backward(d, upto, input_grad=input_grad)
+        """One back-propagation step on a batch (``ffbp.backprop.step``): fill every
+        ``p.grad`` with ∂E/∂p and return the batch loss E. Uses the fused y − t gradient
+        where it applies."""
+        return backprop.compute(self, X, T, loss, sample_weight, training=training)
 
     def trace(self, X, T=None, loss=None, **kwargs):
         """Per layer: input, pre-activation h', activation, deltas and gradients of a batch
@@ -281,21 +252,23 @@ class Network:
         return trace(self, X, T, loss, **kwargs)
 
     # -- using a trained network -------------------------------------------------------
-    def _predict_raw(self, X) -> np.ndarray:
-        X = self._input(X)
+    def outputs(self, X) -> np.ndarray:
+        """The raw outputs Y (n_samples, n_outputs) in inference mode, computed in chunks of
+        ``PREDICT_CHUNK`` rows so that large inputs need bounded memory."""
+        X = self.check_input(X)
         n = X.shape[0]
         if n <= PREDICT_CHUNK:
-            return self._forward(X, False)
+            return backprop.forward(self, X)
         if is_sparse(X):
             X = X.tocsr()       # row chunks of a CSC matrix would each scan all of it
-        return np.concatenate([self._forward(X[i:i + PREDICT_CHUNK], False)
+        return np.concatenate([backprop.forward(self, X[i:i + PREDICT_CHUNK])
                                for i in range(0, n, PREDICT_CHUNK)])
 
     def predict(self, X) -> np.ndarray:
         """Outputs for X. For a network trained with a classification loss these are class
         decisions (indices 0..k−1, or 0/1 per output for binary/multi-label); otherwise the
         raw outputs (n_samples, n_outputs)."""
-        Y = self._predict_raw(X)
+        Y = self.outputs(X)
         if self.loss is not None and self.loss.family == "classification":
             return self.loss.decide(Y)
         return Y
@@ -306,7 +279,7 @@ class Network:
         if self.loss is None:
             raise NotFittedError("predict_proba needs a network trained with a classification "
                                  "loss (call fit first)")
-        return self.loss.probabilities(self._predict_raw(X))
+        return self.loss.probabilities(self.outputs(X))
 
     def fit(self, X, y=None, loss="mse", optimizer=None, **kwargs):
         """Train on (X, y), or on a data source (``ffbp.data``) with y=None; see

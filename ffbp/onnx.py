@@ -350,7 +350,7 @@ def check_export(net: Network, path, X) -> float:
     session = onnxruntime.InferenceSession(str(path), options,
                                            providers=["CPUExecutionProvider"])
     got = session.run(None, {session.get_inputs()[0].name: X})[0]
-    want = net._predict_raw(X)
+    want = net.outputs(X)
     if got.shape != want.shape:
         raise ShapeError(f"the ONNX model at {path} returns shape {got.shape}, the network "
                          f"{want.shape}: it was not exported from this network")

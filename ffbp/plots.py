@@ -115,7 +115,7 @@ def plot_decision_boundary(net, X, y, path, size=SIZE, dpi=100, resolution: int 
     lo, hi = X.min(axis=0) - pad, X.max(axis=0) + pad
     gx, gy = np.meshgrid(np.linspace(lo[0], hi[0], resolution),
                          np.linspace(lo[1], hi[1], resolution))
-    out = net._predict_raw(np.column_stack([gx.ravel(), gy.ravel()]))
+    out = net.outputs(np.column_stack([gx.ravel(), gy.ravel()]))
     fig = _figure(size, dpi)
     ax = fig.subplots()
     if out.shape[1] == 1:

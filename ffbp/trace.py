@@ -19,10 +19,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import backprop
 from ._validation import as_matrix
-from .errors import ConfigError, ShapeError
+from .errors import ConfigError
 from .layers.dense import Dense
-from .losses.base import batch_coefficients
 
 
 @dataclass
@@ -105,32 +105,21 @@ def trace(net, X, T=None, loss=None, *, training: bool = False,
         sample_weight: per-sample weights of the batch mean, as in ``compute_gradients``.
     """
     work = net.copy()
-    work._allow_in_place(False)          # every layer output is kept in the records
+    # Dense arrays only: the records print and serialise every layer's input.
     X = as_matrix(X, "X", work.dtype, work.n_features)
-    records, a = [], X
-    for n, layer in enumerate(work.layers):
-        out = layer.forward(a, training)
-        records.append(LayerTrace(n, repr(layer), a, out, dense=isinstance(layer, Dense)))
-        a = out
+    recorder = backprop.Recorder()
+    E = loss_name = None
     if T is None:
-        return Trace(records)
-    if loss is None and net.loss is None:
-        raise ConfigError("trace needs a loss for the backward pass (pass loss=...)")
-    loss = work.check_loss(net.loss if loss is None else loss)
-    T = loss.prepare_targets(T, work.n_outputs, "T").astype(work.dtype, copy=False)
-    if len(T) != len(X):
-        raise ShapeError(f"X has {len(X)} samples but T has {len(T)}")
-    coef = batch_coefficients(sample_weight, len(X), work.dtype)
-    E = float(loss._values(a, T) @ coef)
-    d = loss._grads(a, T) * coef[:, None]
-    upto = len(work.layers)
-    if work.uses_fused_gradient(loss):       # what fit back-propagates: y − t
-        last = records[-1]
-        last.d_output, last.fused = d, True
-        d = last.d_input = loss._fused(a, T) * coef[:, None]
-        upto -= 1
-    for n in range(upto - 1, -1, -1):
-        records[n].d_output = d
-        d = records[n].d_input = work.layers[n].backward(d, input_grad=True)
-        records[n].grads = {p.name: p.grad.copy() for p in work.layers[n].parameters()}
-    return Trace(records, E, type(loss).__name__)
+        backprop.forward(work, X, training, recorder)
+    else:
+        if loss is None and net.loss is None:
+            raise ConfigError("trace needs a loss for the backward pass (pass loss=...)")
+        loss = backprop.check_loss(work, net.loss if loss is None else loss)
+        batch = backprop.prepare(work, X, T, loss, sample_weight)
+        E = backprop.step(work, batch, loss, training=training, input_grad=True,
+                          recorder=recorder).loss
+        loss_name = type(loss).__name__
+    records = [LayerTrace(r.index, repr(r.layer), r.input, r.output, r.d_output, r.d_input,
+                          r.grads, r.fused, dense=isinstance(r.layer, Dense))
+               for r in recorder.layers]
+    return Trace(records, E, loss_name)

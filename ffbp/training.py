@@ -15,7 +15,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from . import _fitdata as data
-from . import _kernels
+from . import _kernels, backprop
 from . import checkpoint as ckpt
 from . import distributed as mpi
 from ._validation import check_positive, lookup
@@ -251,9 +251,9 @@ class _Trainer:
         for b, size, share, coef, Xb, Tb, labels in self.feed.steps(self.rng, epoch,
                                                                      first_batch):
             if Xb is not None:
-                value, _ = net._loss_and_gradients(Xb, Tb, loss, coef)
+                value, Y, _ = backprop.step(net, backprop.Batch(Xb, Tb, coef), loss)
             else:                                         # more ranks than rows
-                value = 0.0
+                value, Y = 0.0, None
                 net.flat_grads[...] = 0
             if comm.size > 1:       # Σ of the shards' parts of the global mean: its gradient
                 comm.sum_(net.flat_grads)
@@ -266,7 +266,7 @@ class _Trainer:
                     return None
             apply_updates(net.flat_values, net.flat_grads)
             if labels is not None:
-                correct += data.n_correct(loss.decide(net._output), labels)
+                correct += data.n_correct(loss.decide(Y), labels)
             total += value * share
             for hook in batch_hooks:
                 hook(b, {"loss": value, "size": size})

@@ -92,7 +92,7 @@ def test_predict_in_chunks_equals_one_pass(rng, monkeypatch):
     X = rng.normal(size=(50, 4))
     whole = net.forward(X)
     monkeypatch.setattr(ffbp.network, "PREDICT_CHUNK", 7)
-    np.testing.assert_allclose(net._predict_raw(X), whole, rtol=1e-12)
+    np.testing.assert_allclose(net.outputs(X), whole, rtol=1e-12)
 
 
 def test_summary_lists_layers_shapes_and_counts():

@@ -120,7 +120,7 @@ def metric_sums(net, X, y) -> dict:
         sums.update(sq_err=0.0, abs_err=0.0, y=0.0, yy=0.0)
     if len(X) == 0:
         return sums
-    Y = net._predict_raw(X)                   # inference mode, in chunks on large tables
+    Y = net.outputs(X)                   # inference mode, in chunks on large tables
     sums["loss"] = float(net.loss(Y, _targets(y, net))) * len(X)
     if target["task"] == "classification":
         index = np.asarray(net.loss.decide(Y)).reshape(-1)

@@ -13,8 +13,10 @@ from ..errors import ConfigError, DataError, ShapeError
 class Loss:
     """E(y, t) averaged over the samples of a batch.
 
-    Subclasses define the per-sample loss ``_values(Y, T) -> (n,)`` and its per-sample
-    gradient ``_grads(Y, T) -> (n, k)``; this class does the averaging. With sample weights
+    Subclasses define the per-sample loss ``values(Y, T) -> (n,)``, its per-sample gradient
+    ``grads(Y, T) -> (n, k)`` and, where an output layer combines with it, ``fused(Y, T)``
+    (∂Eₙ/∂z = y − t); these take prepared arrays and check nothing (``ffbp.backprop`` calls
+    them once per step). The validated public forms below do the averaging. With sample weights
     w the batch loss is the weighted mean Σ wₙ Eₙ / Σ wₙ (so all-ones weights give the plain
     mean and scaling every weight leaves the loss, and the learning rate, unchanged).
 
@@ -35,24 +37,24 @@ class Loss:
     # -- public, validated -------------------------------------------------------------
     def __call__(self, Y, T, sample_weight=None) -> float:
         Y, T, coef = self._checked(Y, T, sample_weight)
-        return float(self._values(Y, T) @ coef)
+        return float(self.values(Y, T) @ coef)
 
     def per_sample(self, Y, T) -> np.ndarray:
         """The loss of each sample, shape (n_samples,)."""
         Y, T, _ = self._checked(Y, T, None)
-        return self._values(Y, T)
+        return self.values(Y, T)
 
     def gradient(self, Y, T, sample_weight=None) -> np.ndarray:
         """∂E/∂Y of the batch loss, shape of Y."""
         Y, T, coef = self._checked(Y, T, sample_weight)
-        return self._grads(Y, T) * coef[:, None]
+        return self.grads(Y, T) * coef[:, None]
 
     def fused_gradient(self, Y, T, sample_weight=None) -> np.ndarray:
         """∂E/∂z where Y = Φ(z) and Φ is ``fused_with``: the stable y − t form."""
         if self.fused_with is None:
             raise ConfigError(f"{type(self).__name__} has no fused gradient")
         Y, T, coef = self._checked(Y, T, sample_weight)
-        return self._fused(Y, T) * coef[:, None]
+        return self.fused(Y, T) * coef[:, None]
 
     def prepare_targets(self, T, n_outputs: int, name: str = "y") -> np.ndarray:
         """T as a float array of shape (n, n_outputs) that the formulas use directly
@@ -78,14 +80,19 @@ class Loss:
         """Class probabilities from outputs Y (probabilistic classification losses only)."""
         raise ConfigError(f"{type(self).__name__} does not model probabilities")
 
-    # -- for subclasses ----------------------------------------------------------------
-    def _values(self, Y, T):
+    # -- per sample, on prepared arrays (defined by subclasses) -------------------------
+    def values(self, Y, T) -> np.ndarray:
+        """Eₙ for each sample, shape (n,). Y (n, k) and T (n, k) as ``prepare_targets``
+        gives them; nothing is checked."""
         raise NotImplementedError
 
-    def _grads(self, Y, T):
+    def grads(self, Y, T) -> np.ndarray:
+        """∂Eₙ/∂Yₙ for each sample, shape (n, k); nothing is checked."""
         raise NotImplementedError
 
-    def _fused(self, Y, T):
+    def fused(self, Y, T) -> np.ndarray:
+        """∂Eₙ/∂zₙ at the input z of the ``fused_with`` output layer (the stable y − t
+        form), shape (n, k); nothing is checked."""
         raise NotImplementedError
 
     def _check_values(self, T, name):

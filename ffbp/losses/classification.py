@@ -82,13 +82,13 @@ class CrossEntropy(_Categorical):
     def probabilities(self, Y):
         return Y
 
-    def _values(self, Y, T):
+    def values(self, Y, T):
         return -np.einsum("ij,ij->i", T, np.log(np.clip(Y, EPS, None)))
 
-    def _grads(self, Y, T):
+    def grads(self, Y, T):
         return _quotient(-T, Y)
 
-    def _fused(self, Y, T):
+    def fused(self, Y, T):
         return Y - T
 
 
@@ -102,12 +102,12 @@ class CrossEntropyWithLogits(_Categorical):
     def probabilities(self, Y):
         return Softmax().function(Y)
 
-    def _values(self, Y, T):
+    def values(self, Y, T):
         m = Y.max(axis=1, keepdims=True)
         lse = np.log(np.exp(Y - m).sum(axis=1)) + m[:, 0]
         return lse * T.sum(axis=1) - np.einsum("ij,ij->i", T, Y)
 
-    def _grads(self, Y, T):
+    def grads(self, Y, T):
         return Softmax().function(Y) * T.sum(axis=1, keepdims=True) - T
 
 
@@ -120,10 +120,10 @@ class NLL(_Categorical):
     def probabilities(self, Y):
         return np.exp(Y)
 
-    def _values(self, Y, T):
+    def values(self, Y, T):
         return -np.einsum("ij,ij->i", T, Y)
 
-    def _grads(self, Y, T):
+    def grads(self, Y, T):
         return -T
 
 
@@ -166,11 +166,11 @@ class BinaryCrossEntropy(_Binary):
     def probabilities(self, Y):
         return Y
 
-    def _values(self, Y, T):
+    def values(self, Y, T):
         P = _clip_probabilities(Y)
         return -(T * np.log(P) + (1 - T) * np.log1p(-P)).mean(axis=1)
 
-    def _grads(self, Y, T):
+    def grads(self, Y, T):
         den = Y * (1 - Y)           # 0 only at y = 0 or 1: a subnormal y is kept exactly
         general = _quotient(Y - T, den)
         if (den == 0).any():        # the limit, term by term: −t/y + (1 − t)/(1 − y)
@@ -178,7 +178,7 @@ class BinaryCrossEntropy(_Binary):
             general = np.where(den == 0, edge, general)
         return general / Y.shape[1]
 
-    def _fused(self, Y, T):
+    def fused(self, Y, T):
         return (Y - T) / Y.shape[1]
 
 
@@ -194,10 +194,10 @@ class BinaryCrossEntropyWithLogits(_Binary):
     def probabilities(self, Y):
         return Sigmoid().function(Y)
 
-    def _values(self, Y, T):
+    def values(self, Y, T):
         return (np.maximum(Y, 0) - Y * T + np.log1p(np.exp(-np.abs(Y)))).mean(axis=1)
 
-    def _grads(self, Y, T):
+    def grads(self, Y, T):
         return (Sigmoid().function(Y) - T) / Y.shape[1]
 
 
@@ -219,10 +219,10 @@ class Hinge(_Binary):
         if not np.isin(T, (-1, 0, 1)).all():
             raise DataError(f"{name} must hold labels −1/+1 (or 0/1) for Hinge")
 
-    def _values(self, Y, T):
+    def values(self, Y, T):
         return np.maximum(0, self.margin - T * Y).mean(axis=1)
 
-    def _grads(self, Y, T):
+    def grads(self, Y, T):
         return np.where(self.margin - T * Y > 0, -T, 0.0) / Y.shape[1]
 
 
@@ -242,9 +242,9 @@ class MultiMargin(_Categorical):
         y_true = np.einsum("ij,ij->i", Y, T)[:, None]
         return np.maximum(0, self.margin - y_true + Y) * (1 - T)
 
-    def _values(self, Y, T):
+    def values(self, Y, T):
         return self._violations(Y, T).sum(axis=1) / Y.shape[1]
 
-    def _grads(self, Y, T):
+    def grads(self, Y, T):
         active = (self._violations(Y, T) > 0).astype(Y.dtype)
         return (active - T * active.sum(axis=1, keepdims=True)) / Y.shape[1]

@@ -27,10 +27,10 @@ class HingeEmbedding(Loss):
     def _check_values(self, T, name):
         _check_signs(T, name, "HingeEmbedding")
 
-    def _values(self, Y, T):
+    def values(self, Y, T):
         return np.where(T > 0, Y, np.maximum(0, self.margin - Y)).mean(axis=1)
 
-    def _grads(self, Y, T):
+    def grads(self, Y, T):
         g = np.where(T > 0, 1.0, np.where(self.margin - Y > 0, -1.0, 0.0))
         return g.astype(Y.dtype) / Y.shape[1]
 
@@ -70,12 +70,12 @@ class CosineEmbedding(Loss):
         nv = np.sqrt(np.einsum("ij,ij->i", V, V)) + 1e-12
         return np.einsum("ij,ij->i", Y, V) / (ny * nv), ny, nv
 
-    def _values(self, Y, T):
+    def values(self, Y, T):
         V, s = T[:, :-1], T[:, -1]
         cos, _, _ = self._cos(Y, V)
         return np.where(s > 0, 1 - cos, np.maximum(0, cos - self.margin))
 
-    def _grads(self, Y, T):
+    def grads(self, Y, T):
         V, s = T[:, :-1], T[:, -1]
         cos, ny, nv = self._cos(Y, V)
         dcos = V / (ny * nv)[:, None] - (cos / ny**2)[:, None] * Y

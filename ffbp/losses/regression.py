@@ -17,32 +17,32 @@ class SquaredError(Loss):
 
     The ½ makes the derivative exactly the error, giving tutorial 004's ΔW = α(d − y)h."""
 
-    def _values(self, Y, T):
+    def values(self, Y, T):
         r = Y - T
         return 0.5 * np.einsum("ij,ij->i", r, r)
 
-    def _grads(self, Y, T):
+    def grads(self, Y, T):
         return Y - T
 
 
 class MSE(Loss):
     """Mean squared error, E = (1/k) Σₖ (yₖ − dₖ)² per sample; ∂E/∂y = 2(y − d)/k."""
 
-    def _values(self, Y, T):
+    def values(self, Y, T):
         r = Y - T
         return np.einsum("ij,ij->i", r, r) / Y.shape[1]
 
-    def _grads(self, Y, T):
+    def grads(self, Y, T):
         return (2.0 / Y.shape[1]) * (Y - T)
 
 
 class MAE(Loss):
     """Mean absolute error, E = (1/k) Σₖ |yₖ − dₖ|; ∂E/∂y = sign(y − d)/k (0 at the kink)."""
 
-    def _values(self, Y, T):
+    def values(self, Y, T):
         return np.abs(Y - T).mean(axis=1)
 
-    def _grads(self, Y, T):
+    def grads(self, Y, T):
         return np.sign(Y - T) / Y.shape[1]
 
 
@@ -56,10 +56,10 @@ class Huber(Loss):
 
         self.delta = float(check_positive(delta, "Huber delta"))
 
-    def _values(self, Y, T):
+    def values(self, Y, T):
         a = np.abs(Y - T)
         d = self.delta
         return np.where(a <= d, 0.5 * a * a, d * (a - 0.5 * d)).mean(axis=1)
 
-    def _grads(self, Y, T):
+    def grads(self, Y, T):
         return np.clip(Y - T, -self.delta, self.delta) / Y.shape[1]

@@ -27,6 +27,12 @@ _SEED_BOUND = 2**31 - 1
 SPARSE_FORMATS = ["csr", "csc"]
 
 
+def has_stochastic_solver(est) -> bool:
+    """partial_fit exists for "sgd" and "adam" (and ffbp optimisers) only, as in
+    scikit-learn."""
+    return est.solver != "lbfgs" or est.optimizer is not None
+
+
 class ConvergenceWarning(_FfbpConvergenceWarning, _SklearnConvergenceWarning):
     """``fit`` used every one of ``max_iter`` epochs (or L-BFGS iterations) without meeting
     its stopping criterion.
@@ -35,7 +41,7 @@ class ConvergenceWarning(_FfbpConvergenceWarning, _SklearnConvergenceWarning):
     either (``GridSearchCV`` users filter scikit-learn's) catches it."""
 
 
-class BaseMLP(BaseEstimator):
+class BaseMLP(_solvers.Solvers, BaseEstimator):
     """Shared machinery; subclasses define ``__init__`` (scikit-learn's parameters, then
     ffbp's extras) and the target hooks ``_encode_targets``, ``_make_loss``,
     ``_validation_score``."""
@@ -113,9 +119,9 @@ class BaseMLP(BaseEstimator):
         net = self.network_
         net.loss = loss
         if self.solver == "lbfgs" and self.optimizer is None:
-            _solvers.lbfgs(self, net, loss, X, T, w)
+            self._fit_lbfgs(net, loss, X, T, w)
         else:
-            _solvers.stochastic(self, net, loss, X, T, w, rng, incremental=incremental)
+            self._fit_stochastic(net, loss, X, T, w, rng, incremental=incremental)
         if self._diverged_at is not None or not np.isfinite(net.flat_values).all():
             raise _solvers.NonFiniteWeights(
                 f"training diverged: the loss or the weights became NaN or inf (epoch "

@@ -13,10 +13,9 @@ from sklearn.utils.validation import column_or_1d
 from ..errors import ConfigError, DataError
 from ..layers import Sigmoid, Softmax
 from ..losses import CrossEntropy
-from ._base import BaseMLP
+from ._base import BaseMLP, has_stochastic_solver
 from ._losses import LogLoss
 from ._params import SHARED, anything
-from ._regressor import _stochastic_solver
 
 
 class MLPClassifier(ClassifierMixin, BaseMLP):
@@ -140,7 +139,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         """
         return self._fit(X, y, sample_weight)
 
-    @available_if(_stochastic_solver)
+    @available_if(has_stochastic_solver)
     def partial_fit(self, X, y, sample_weight=None, classes=None):
         """One epoch on (X, y), continuing the network and its optimiser state.
 

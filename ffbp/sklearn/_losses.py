@@ -18,13 +18,13 @@ class LogLoss(BinaryCrossEntropy):
     E = −Σₖ [tₖ log yₖ + (1 − tₖ) log(1 − yₖ)] per sample (scikit-learn's ``log_loss``);
     through the sigmoid ∂E/∂z = y − t."""
 
-    def _values(self, Y, T):
-        return super()._values(Y, T) * Y.shape[1]
+    def values(self, Y, T):
+        return super().values(Y, T) * Y.shape[1]
 
-    def _grads(self, Y, T):
-        return super()._grads(Y, T) * Y.shape[1]
+    def grads(self, Y, T):
+        return super().grads(Y, T) * Y.shape[1]
 
-    def _fused(self, Y, T):
+    def fused(self, Y, T):
         return Y - T
 
 
@@ -32,10 +32,10 @@ class HalfSquaredError(MSE):
     """E = (1/2k) Σₖ (yₖ − dₖ)² per sample, half the mean squared error over the k outputs
     (scikit-learn's ``squared_error``); ∂E/∂y = (y − d)/k."""
 
-    def _values(self, Y, T):
-        return 0.5 * super()._values(Y, T)
+    def values(self, Y, T):
+        return 0.5 * super().values(Y, T)
 
-    def _grads(self, Y, T):
+    def grads(self, Y, T):
         return (Y - T) / Y.shape[1]
 
 
@@ -46,10 +46,10 @@ class HalfPoisson(Loss):
     scikit-learn's ``poisson`` loss with its "exp" output activation: μ = e^z is the
     prediction, and e^z − d is the same delta its exp output gives. Targets d ≥ 0."""
 
-    def _values(self, Y, T):
+    def values(self, Y, T):
         return (np.exp(Y) - T * Y).sum(axis=1)
 
-    def _grads(self, Y, T):
+    def grads(self, Y, T):
         return np.exp(Y) - T
 
     def _check_values(self, T, name):

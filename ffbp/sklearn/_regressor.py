@@ -10,7 +10,7 @@ from sklearn.utils.metaestimators import available_if
 from .._validation import lookup
 from ..errors import ConfigError
 from ..losses import MAE, MSE, Huber, Loss
-from ._base import BaseMLP
+from ._base import BaseMLP, has_stochastic_solver
 from ._losses import HalfPoisson, HalfSquaredError
 from ._params import SHARED, anything
 
@@ -20,11 +20,6 @@ from ._params import SHARED, anything
 REGRESSOR_LOSSES = {"squared_error": HalfSquaredError, "poisson": HalfPoisson,
                     "mse": MSE, "mean_squared_error": MSE, "mae": MAE,
                     "mean_absolute_error": MAE, "huber": Huber}
-
-
-def _stochastic_solver(est) -> bool:
-    """partial_fit exists for "sgd" and "adam" only, as in scikit-learn."""
-    return est.solver != "lbfgs" or est.optimizer is not None
 
 
 class MLPRegressor(RegressorMixin, BaseMLP):
@@ -99,7 +94,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         """
         return self._fit(X, y, sample_weight)
 
-    @available_if(_stochastic_solver)
+    @available_if(has_stochastic_solver)
     def partial_fit(self, X, y, sample_weight=None):
         """One epoch on (X, y), continuing the network and its optimiser state.
         Returns: self."""

@@ -41,168 +41,171 @@ def add_penalty(net, alpha, sw_sum, value, with_grad=True) -> float:
     return value + 0.5 * alpha * float(W @ W) / sw_sum
 
 
-def _split(est, X, T, w, rng):
-    """Hold out ``validation_fraction`` for early stopping (stratified for single-label
-    classification): (X, T, w) to train on and (X, T, w) to score."""
-    stratify = T if (est._stratify and T.ndim == 1) else None
-    arrays = [X, T] + ([] if w is None else [w])
-    parts = train_test_split(*arrays, test_size=est.validation_fraction,
-                             random_state=rng, stratify=stratify)
-    if parts[1].shape[0] < 2:
-        raise ValueError("The validation set is too small: fewer than 2 samples. Increase "
-                         "'validation_fraction' or the size of your dataset.")
-    w_tr, w_val = (None, None) if w is None else parts[4:]
-    return (parts[0], parts[2], w_tr), (parts[1], parts[3], w_val)
+class Solvers:
+    """The estimators' training runs (a mixin of ``BaseMLP``: they keep scikit-learn's
+    fitted attributes on the estimator itself)."""
+
+    def _fit_stochastic(self, net, loss, X, T, w, rng, *, incremental) -> None:
+        """Train ``self.max_iter`` epochs at most (one for ``partial_fit``) and set the fitted
+        attributes: n_iter_, t_, loss_, loss_curve_, best_loss_, validation_scores_,
+        best_validation_score_, learning_rate_."""
+        if self.early_stopping and incremental:
+            raise ValueError("partial_fit does not support early_stopping=True")
+        if not incremental or getattr(self, "_rate", None) is None or net.optimizer is None:
+            self._rate = EpochRate(self.learning_rate_init)
+            net.optimizer = make_optimizer(self, self._rate)
+            net.optimizer_state = net.optimizer.init(net.flat_values, net)
+        if self.early_stopping:
+            (X, T, w), validation = self._split(X, T, w, rng)
+        n = X.shape[0]
+        batch = self._batch_size(n)
+        history, callbacks = History(), list(self.callbacks or ())
+        for cb in callbacks:
+            if hasattr(cb, "on_train_begin"):
+                cb.on_train_begin(net, history)
+        self.n_iter_, self._diverged_at = 0, None
+        order = np.arange(n)
+        with np.errstate(over="ignore", invalid="ignore"):   # divergence is checked below
+            for _ in range(self.max_iter):
+                if self.shuffle:
+                    order = rng.permutation(n)
+                total = 0.0
+                for start in range(0, n, batch):
+                    idx = order[start:start + batch]
+                    wb = None if w is None else w[idx]
+                    if wb is not None and not wb.sum() > 0:
+                        continue                              # no weight: nothing to learn
+                    value = net.compute_gradients(X[idx], T[idx], loss, wb)
+                    value = add_penalty(net, self.alpha, len(idx) if wb is None else wb.sum(),
+                                        value)
+                    net.optimizer.update(net.flat_grads, net.optimizer_state, net.flat_values)
+                    apply_updates(net.flat_values, net.flat_grads)
+                    total += value * len(idx)
+                if not (math.isfinite(total) and np.isfinite(net.flat_values).all()):
+                    self._diverged_at = self.n_iter_ + 1
+                stop = self._end_epoch(total / n, n, validation if self.early_stopping else None)
+                logs = {"loss": self.loss_}
+                if self.early_stopping:
+                    logs["val_score"] = self.validation_scores_[-1]
+                history.append(logs)
+                for cb in callbacks:
+                    if hasattr(cb, "on_epoch_end") and cb.on_epoch_end(self.n_iter_ - 1, logs):
+                        stop = True
+                if stop or self._diverged_at or incremental:
+                    break
+                if self.n_iter_ == self.max_iter:
+                    warnings.warn(f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) "
+                                  f"reached and the optimization hasn't converged yet.",
+                                  self._convergence_warning, stacklevel=4)
+        if self.early_stopping and self._best_weights is not None:
+            net.restore(self._best_weights)        # finite: a NaN score is never the best
+            self._diverged_at = None
+        for cb in callbacks:
+            if hasattr(cb, "on_train_end"):
+                cb.on_train_end(net, history)
+        self.learning_rate_ = self._rate.value
 
 
-def _batch_size(est, n):
-    if est.batch_size == "auto":
-        return min(200, n)
-    if est.batch_size > n:
-        warnings.warn(f"Got `batch_size` ({est.batch_size}) larger than the sample size ({n}). "
-                      f"It is going to be clipped", UserWarning, stacklevel=5)
-    return int(min(est.batch_size, n))
+    def _end_epoch(self, loss, n, validation) -> bool:
+        """Record the epoch (scikit-learn's bookkeeping); return True to stop training."""
+        self.n_iter_ += 1
+        self.t_ += n
+        self.loss_ = loss
+        self.loss_curve_.append(loss)
+        if self.verbose:
+            print(f"Iteration {self.n_iter_}, loss = {loss:.8f}")
+        if validation is not None:
+            with np.errstate(all="ignore"):
+                score = float(self._validation_score(*validation))
+            self.validation_scores_.append(score)
+            if self.verbose:
+                print(f"Validation score: {score:f}")
+            stale = score < self.best_validation_score_ + self.tol
+            if score > self.best_validation_score_:
+                self.best_validation_score_ = score
+                self._best_weights = self.network_.snapshot()
+        else:
+            stale = loss > self.best_loss_ - self.tol
+            self.best_loss_ = min(self.best_loss_, loss)
+        self._no_improvement_count = self._no_improvement_count + 1 if stale else 0
+        if self.solver == "sgd" and self.optimizer is None and self.learning_rate == "invscaling":
+            self._rate.value = self.learning_rate_init / (self.t_ + 1) ** self.power_t
+        if self._no_improvement_count <= self.n_iter_no_change:
+            return False
+        what = "Validation score" if validation is not None else "Training loss"
+        message = (f"{what} did not improve more than tol={self.tol:f} for "
+                   f"{self.n_iter_no_change} consecutive epochs.")
+        adaptive = (self.solver == "sgd" and self.optimizer is None
+                    and self.learning_rate == "adaptive")
+        if adaptive and self._rate.value > MIN_ADAPTIVE_RATE:
+            self._rate.value /= 5.0
+            self._no_improvement_count = 0
+            if self.verbose:
+                print(f"{message} Setting learning rate to {self._rate.value:f}")
+            return False
+        if self.verbose:
+            print(message + (" Learning rate too small. Stopping." if adaptive else " Stopping."))
+        return True
 
 
-def stochastic(est, net, loss, X, T, w, rng, *, incremental) -> None:
-    """Train ``est.max_iter`` epochs at most (one for ``partial_fit``) and set the fitted
-    attributes: n_iter_, t_, loss_, loss_curve_, best_loss_, validation_scores_,
-    best_validation_score_, learning_rate_."""
-    if est.early_stopping and incremental:
-        raise ValueError("partial_fit does not support early_stopping=True")
-    if not incremental or getattr(est, "_rate", None) is None or net.optimizer is None:
-        est._rate = EpochRate(est.learning_rate_init)
-        net.optimizer = make_optimizer(est, est._rate)
-        net.optimizer_state = net.optimizer.init(net.flat_values, net)
-    if est.early_stopping:
-        (X, T, w), validation = _split(est, X, T, w, rng)
-    n = X.shape[0]
-    batch = _batch_size(est, n)
-    history, callbacks = History(), list(est.callbacks or ())
-    for cb in callbacks:
-        if hasattr(cb, "on_train_begin"):
-            cb.on_train_begin(net, history)
-    est.n_iter_, est._diverged_at = 0, None
-    order = np.arange(n)
-    with np.errstate(over="ignore", invalid="ignore"):   # divergence is checked below
-        for _ in range(est.max_iter):
-            if est.shuffle:
-                order = rng.permutation(n)
-            total = 0.0
-            for start in range(0, n, batch):
-                idx = order[start:start + batch]
-                wb = None if w is None else w[idx]
-                if wb is not None and not wb.sum() > 0:
-                    continue                              # no weight: nothing to learn
-                value = net.compute_gradients(X[idx], T[idx], loss, wb)
-                value = add_penalty(net, est.alpha, len(idx) if wb is None else wb.sum(),
-                                    value)
-                net.optimizer.update(net.flat_grads, net.optimizer_state, net.flat_values)
-                apply_updates(net.flat_values, net.flat_grads)
-                total += value * len(idx)
-            if not (math.isfinite(total) and np.isfinite(net.flat_values).all()):
-                est._diverged_at = est.n_iter_ + 1
-            stop = _end_epoch(est, total / n, n, validation if est.early_stopping else None)
-            logs = {"loss": est.loss_}
-            if est.early_stopping:
-                logs["val_score"] = est.validation_scores_[-1]
-            history.append(logs)
-            for cb in callbacks:
-                if hasattr(cb, "on_epoch_end") and cb.on_epoch_end(est.n_iter_ - 1, logs):
-                    stop = True
-            if stop or est._diverged_at or incremental:
-                break
-            if est.n_iter_ == est.max_iter:
-                warnings.warn(f"Stochastic Optimizer: Maximum iterations ({est.max_iter}) "
-                              f"reached and the optimization hasn't converged yet.",
-                              est._convergence_warning, stacklevel=4)
-    if est.early_stopping and est._best_weights is not None:
-        net.restore(est._best_weights)        # finite: a NaN score is never the best
-        est._diverged_at = None
-    for cb in callbacks:
-        if hasattr(cb, "on_train_end"):
-            cb.on_train_end(net, history)
-    est.learning_rate_ = est._rate.value
+    def _fit_lbfgs(self, net, loss, X, T, w) -> None:
+        """Minimise E + α/(2 Σw) ‖W‖² over the whole training set with L-BFGS-B (SciPy), on the
+        flat parameter vector in float64, for at most ``max_iter`` iterations and ``max_fun``
+        evaluations, stopping when the projected gradient falls below ``tol``."""
+        from scipy.optimize import minimize
+
+        sw_sum = X.shape[0] if w is None else float(w.sum())
+        curve = []
+
+        def objective(theta):
+            net.flat_values[...] = theta
+            value = net.compute_gradients(X, T, loss, w)
+            value = add_penalty(net, self.alpha, sw_sum, value)
+            return value, net.flat_grads.astype(np.float64)
+
+        def progress(intermediate_result):
+            curve.append(float(intermediate_result.fun))
+            if self.verbose:
+                print(f"Iteration {len(curve)}, loss = {curve[-1]:.8f}")
+
+        with np.errstate(over="ignore", invalid="ignore"):
+            result = minimize(objective, net.flat_values.astype(np.float64), method="L-BFGS-B",
+                              jac=True, callback=progress,
+                              options={"maxiter": self.max_iter, "maxfun": self.max_fun,
+                                       "gtol": self.tol})
+        net.flat_values[...] = result.x
+        self.n_iter_ = min(int(result.nit), self.max_iter)
+        self._diverged_at = None if math.isfinite(result.fun) else self.n_iter_
+        self.t_ += X.shape[0] * self.n_iter_
+        self.loss_ = float(result.fun)
+        self.loss_curve_ = self.loss_curve_ + curve
+        self.best_loss_ = min([self.loss_, *curve]) if math.isfinite(self.loss_) else self.loss_
+        if result.status != 0:
+            message = result.message.decode() if isinstance(result.message, bytes) \
+                else str(result.message)
+            warnings.warn(f"lbfgs failed to converge after {self.n_iter_} iteration(s) "
+                          f"(status={result.status}): {message}. Increase the number of "
+                          f"iterations (max_iter) or the function evaluations (max_fun), or "
+                          f"scale the data", self._convergence_warning, stacklevel=4)
+
+    def _split(self, X, T, w, rng):
+        """Hold out ``validation_fraction`` for early stopping (stratified for single-label
+        classification): (X, T, w) to train on and (X, T, w) to score."""
+        stratify = T if (self._stratify and T.ndim == 1) else None
+        arrays = [X, T] + ([] if w is None else [w])
+        parts = train_test_split(*arrays, test_size=self.validation_fraction,
+                                 random_state=rng, stratify=stratify)
+        if parts[1].shape[0] < 2:
+            raise ValueError("The validation set is too small: fewer than 2 samples. Increase "
+                             "'validation_fraction' or the size of your dataset.")
+        w_tr, w_val = (None, None) if w is None else parts[4:]
+        return (parts[0], parts[2], w_tr), (parts[1], parts[3], w_val)
 
 
-def _end_epoch(est, loss, n, validation) -> bool:
-    """Record the epoch (scikit-learn's bookkeeping); return True to stop training."""
-    est.n_iter_ += 1
-    est.t_ += n
-    est.loss_ = loss
-    est.loss_curve_.append(loss)
-    if est.verbose:
-        print(f"Iteration {est.n_iter_}, loss = {loss:.8f}")
-    if validation is not None:
-        with np.errstate(all="ignore"):
-            score = float(est._validation_score(*validation))
-        est.validation_scores_.append(score)
-        if est.verbose:
-            print(f"Validation score: {score:f}")
-        stale = score < est.best_validation_score_ + est.tol
-        if score > est.best_validation_score_:
-            est.best_validation_score_ = score
-            est._best_weights = est.network_.snapshot()
-    else:
-        stale = loss > est.best_loss_ - est.tol
-        est.best_loss_ = min(est.best_loss_, loss)
-    est._no_improvement_count = est._no_improvement_count + 1 if stale else 0
-    if est.solver == "sgd" and est.optimizer is None and est.learning_rate == "invscaling":
-        est._rate.value = est.learning_rate_init / (est.t_ + 1) ** est.power_t
-    if est._no_improvement_count <= est.n_iter_no_change:
-        return False
-    what = "Validation score" if validation is not None else "Training loss"
-    message = (f"{what} did not improve more than tol={est.tol:f} for "
-               f"{est.n_iter_no_change} consecutive epochs.")
-    adaptive = (est.solver == "sgd" and est.optimizer is None
-                and est.learning_rate == "adaptive")
-    if adaptive and est._rate.value > MIN_ADAPTIVE_RATE:
-        est._rate.value /= 5.0
-        est._no_improvement_count = 0
-        if est.verbose:
-            print(f"{message} Setting learning rate to {est._rate.value:f}")
-        return False
-    if est.verbose:
-        print(message + (" Learning rate too small. Stopping." if adaptive else " Stopping."))
-    return True
-
-
-def lbfgs(est, net, loss, X, T, w) -> None:
-    """Minimise E + α/(2 Σw) ‖W‖² over the whole training set with L-BFGS-B (SciPy), on the
-    flat parameter vector in float64, for at most ``max_iter`` iterations and ``max_fun``
-    evaluations, stopping when the projected gradient falls below ``tol``."""
-    from scipy.optimize import minimize
-
-    sw_sum = X.shape[0] if w is None else float(w.sum())
-    curve = []
-
-    def objective(theta):
-        net.flat_values[...] = theta
-        value = net.compute_gradients(X, T, loss, w)
-        value = add_penalty(net, est.alpha, sw_sum, value)
-        return value, net.flat_grads.astype(np.float64)
-
-    def progress(intermediate_result):
-        curve.append(float(intermediate_result.fun))
-        if est.verbose:
-            print(f"Iteration {len(curve)}, loss = {curve[-1]:.8f}")
-
-    with np.errstate(over="ignore", invalid="ignore"):
-        result = minimize(objective, net.flat_values.astype(np.float64), method="L-BFGS-B",
-                          jac=True, callback=progress,
-                          options={"maxiter": est.max_iter, "maxfun": est.max_fun,
-                                   "gtol": est.tol})
-    net.flat_values[...] = result.x
-    est.n_iter_ = min(int(result.nit), est.max_iter)
-    est._diverged_at = None if math.isfinite(result.fun) else est.n_iter_
-    est.t_ += X.shape[0] * est.n_iter_
-    est.loss_ = float(result.fun)
-    est.loss_curve_ = est.loss_curve_ + curve
-    est.best_loss_ = min([est.loss_, *curve]) if math.isfinite(est.loss_) else est.loss_
-    if result.status != 0:
-        message = result.message.decode() if isinstance(result.message, bytes) \
-            else str(result.message)
-        warnings.warn(f"lbfgs failed to converge after {est.n_iter_} iteration(s) "
-                      f"(status={result.status}): {message}. Increase the number of "
-                      f"iterations (max_iter) or the function evaluations (max_fun), or "
-                      f"scale the data", est._convergence_warning, stacklevel=4)
+    def _batch_size(self, n):
+        if self.batch_size == "auto":
+            return min(200, n)
+        if self.batch_size > n:
+            warnings.warn(f"Got `batch_size` ({self.batch_size}) larger than the sample size "
+                          f"({n}). It is going to be clipped", UserWarning, stacklevel=5)
+        return int(min(self.batch_size, n))
