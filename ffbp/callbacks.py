@@ -1,13 +1,16 @@
-"""Callbacks: code that runs at fixed points of ``fit``.
+"""Callbacks: code that runs at fixed points of ``fit`` (Keras's names).
 
-The protocol (every method optional; ``fit`` only calls the ones a callback defines, so an
-unused hook costs nothing in the batch loop):
+The protocol, declared by ``Callback`` (every method optional: an object of any class may
+define just the hooks it needs; ``fit`` calls only the ones it defines, so an unused hook
+costs nothing in the batch loop):
 
 * ``on_train_begin(net, history)``
+* ``on_epoch_begin(epoch)``
 * ``on_batch_end(batch, logs)``: ``logs = {"loss": batch loss, "size": samples}``;
 * ``on_epoch_end(epoch, logs)``: ``logs`` holds the epoch's figures ("loss", "val_loss",
   "accuracy", ...); return True to stop training after this epoch;
-* ``on_train_end(net, history)``.
+* ``on_train_end(net, history)``: after the last epoch (not when training is interrupted);
+* ``close()``: always, last, also after an error or Ctrl-C (release what you hold).
 
 Epochs and batches count from 0. Learning-rate schedules that react to the loss
 (``ffbp.optim.schedules.reduce_on_plateau``) are callbacks too: pass them in ``callbacks``.
@@ -19,9 +22,113 @@ import math
 
 from ._validation import check_positive
 
+HOOKS = ("on_train_begin", "on_epoch_begin", "on_batch_end", "on_epoch_end", "on_train_end",
+         "close")
+
 
 class Callback:
-    """Optional base class; subclasses override the hooks they need."""
+    """The protocol as a base class: every hook does nothing; override those you need."""
+
+    def on_train_begin(self, net, history) -> None:
+        """Training starts; ``history`` is the run's History, filled epoch by epoch."""
+
+    def on_epoch_begin(self, epoch: int) -> None:
+        """Epoch ``epoch`` (from 0) starts."""
+
+    def on_batch_end(self, batch: int, logs: dict) -> None:
+        """A step was applied; ``logs`` = {"loss": batch loss, "size": samples}."""
+
+    def on_epoch_end(self, epoch: int, logs: dict) -> bool:
+        """The epoch's figures are in ``logs``; return True to stop training."""
+        return False
+
+    def on_train_end(self, net, history) -> None:
+        """Training finished (every epoch, or a stopping rule)."""
+
+    def close(self) -> None:
+        """Always called last, also after an error or Ctrl-C."""
+
+
+class CallbackList:
+    """Several callbacks called as one, in order. Which hooks each defines is looked up
+    once here, so the loop pays nothing for hooks that nobody uses."""
+
+    def __init__(self, callbacks=()):
+        self.callbacks = list(callbacks)
+        self._hooks = {name: [hook for hook in (getattr(cb, name, None)
+                                                for cb in self.callbacks)
+                              if callable(hook) and not _base_no_op(hook, name)]
+                       for name in HOOKS}
+
+    def on_train_begin(self, net, history) -> None:
+        for hook in self._hooks["on_train_begin"]:
+            hook(net, history)
+
+    def on_epoch_begin(self, epoch: int) -> None:
+        for hook in self._hooks["on_epoch_begin"]:
+            hook(epoch)
+
+    @property
+    def batch_hooks(self) -> list:
+        """The ``on_batch_end`` hooks (the loop calls these directly, per batch)."""
+        return self._hooks["on_batch_end"]
+
+    def on_epoch_end(self, epoch: int, logs: dict) -> bool:
+        """True when any callback asks to stop (every callback still sees the epoch)."""
+        stop = False
+        for hook in self._hooks["on_epoch_end"]:
+            stop = bool(hook(epoch, logs)) or stop
+        return stop
+
+    def on_train_end(self, net, history) -> None:
+        for hook in self._hooks["on_train_end"]:
+            hook(net, history)
+
+    def close(self) -> None:
+        for hook in self._hooks["close"]:
+            hook()
+
+
+def _base_no_op(hook, name: str) -> bool:
+    """True when ``hook`` is ``Callback``'s own empty method (not overridden)."""
+    return getattr(hook, "__func__", None) is getattr(Callback, name)
+
+
+class ProgressBar(Callback):
+    """A tqdm bar over the samples of the run, "epoch e/E" with the last epoch's figures.
+
+    ``fit`` adds it when ``verbose`` asks for one (``None``: only when stderr is a
+    terminal); otherwise no bar, and no tqdm lock, exists at all."""
+
+    def __init__(self, epochs: int, total: int, batches_per_epoch: int):
+        self.epochs, self.total = epochs, total
+        self.every = max(1, batches_per_epoch // 50)   # redraw about 50 times an epoch
+        self.bar, self.pending = None, 0
+
+    def on_train_begin(self, net, history):
+        from tqdm.auto import tqdm
+
+        self.bar = tqdm(total=self.total, unit="sample", unit_scale=True, leave=False,
+                        dynamic_ncols=True)
+
+    def on_epoch_begin(self, epoch):
+        self.bar.set_description(f"epoch {epoch + 1}/{self.epochs}", refresh=False)
+
+    def on_batch_end(self, batch, logs):
+        self.pending += logs["size"]
+        if batch % self.every == self.every - 1:
+            self.bar.update(self.pending)
+            self.pending = 0
+
+    def on_epoch_end(self, epoch, logs):
+        self.bar.update(self.pending)
+        self.pending = 0
+        self.bar.set_postfix({k: f"{v:.4g}" for k, v in logs.items()}, refresh=False)
+        return False
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()
 
 
 class EarlyStopping(Callback):

@@ -8,18 +8,18 @@ from __future__ import annotations
 
 import math
 import signal
+import sys
 import threading
 import warnings
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from . import _fitdata as data
 from . import _kernels, backprop
 from . import checkpoint as ckpt
 from . import distributed as mpi
 from ._validation import check_positive, lookup
-from .callbacks import EarlyStopping, LossTolerance
+from .callbacks import CallbackList, EarlyStopping, LossTolerance, ProgressBar
 from .data import is_source
 from .errors import ConfigError, FFBPError
 from .history import History
@@ -200,53 +200,45 @@ class _Trainer:
             first_batch, partial = meta.get("batch", 0), meta.get("partial")
             if first_batch:
                 self.rng.bit_generator.state = meta["epoch_rng"]
-        for cb in self.hooks:
-            if hasattr(cb, "on_train_begin"):
-                cb.on_train_begin(net, self.history)
         n = self.feed.n_samples
-        bar = tqdm(total=(epochs - start) * n - sum(b - a for a, b in
-                                                     self.bounds[:first_batch]),
-                   disable=None if verbose is None else not verbose, unit="sample",
-                   unit_scale=True, leave=False, dynamic_ncols=True)
+        hooks = list(self.hooks)
+        if verbose or (verbose is None and sys.stderr.isatty()):
+            done = sum(b - a for a, b in self.bounds[:first_batch])
+            hooks.append(ProgressBar(epochs, (epochs - start) * n - done, len(self.bounds)))
+        self.callbacks = callbacks = CallbackList(hooks)
         previous = self._catch_sigint()
         try:
+            callbacks.on_train_begin(net, self.history)
             for epoch in range(start, epochs):
-                bar.set_description(f"epoch {epoch + 1}/{epochs}", refresh=False)
-                logs = self._epoch(epoch, first_batch, partial, bar)
+                callbacks.on_epoch_begin(epoch)
+                logs = self._epoch(epoch, first_batch, partial)
                 first_batch, partial = 0, None
                 if logs is None:                          # diverged with on_nan="stop"
                     break
                 self.history.append(logs)
-                bar.set_postfix({k: f"{v:.4g}" for k, v in logs.items()}, refresh=False)
-                stop = False
-                for cb in self.hooks:
-                    if hasattr(cb, "on_epoch_end") and cb.on_epoch_end(epoch, logs):
-                        stop = True
+                stop = callbacks.on_epoch_end(epoch, logs)
                 every = self.checkpoint_every
                 if self.checkpoint is not None and every is not None and (
                         (epoch + 1) % every == 0 or stop or epoch + 1 == epochs):
                     self._save(epoch + 1)
                 if stop:
                     break
+            callbacks.on_train_end(net, self.history)
         finally:
-            bar.close()
+            callbacks.close()
             if previous is not None:
                 signal.signal(signal.SIGINT, previous)
-        for cb in self.hooks:
-            if hasattr(cb, "on_train_end"):
-                cb.on_train_end(net, self.history)
         self.history.stop_reason = self.history.stop_reason or f"reached epochs={epochs}"
         return self.history
 
-    def _epoch(self, epoch, first_batch, partial, bar):
+    def _epoch(self, epoch, first_batch, partial):
         """Train one epoch (from batch ``first_batch`` when resuming mid-epoch); return its
         logs, or None when training diverged and ``on_nan="stop"``."""
         net, loss, opt, state = self.net, self.loss, self.optimizer, self.net.optimizer_state
         n = self.feed.n_samples
         epoch_rng = self.rng.bit_generator.state
         total, correct = (partial["total"], partial["correct"]) if partial else (0.0, 0)
-        batch_hooks = [cb.on_batch_end for cb in self.hooks if hasattr(cb, "on_batch_end")]
-        report_every, pending = max(1, len(self.bounds) // 50), 0
+        batch_hooks = self.callbacks.batch_hooks
         comm = self.comm
         for b, size, share, coef, Xb, Tb, labels in self.feed.steps(self.rng, epoch,
                                                                      first_batch):
@@ -270,13 +262,8 @@ class _Trainer:
             total += value * share
             for hook in batch_hooks:
                 hook(b, {"loss": value, "size": size})
-            pending += size
-            if b % report_every == report_every - 1:
-                bar.update(pending)
-                pending = 0
             if self.interrupted:
                 self._interrupt(epoch, b, epoch_rng, total, correct)
-        bar.update(pending)
         penalty = getattr(opt, "penalty", None)
         logs = {"loss": total + (penalty(net.flat_values, state) if penalty else 0.0)}
         if self.classify:

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import ffbp
-from ffbp.callbacks import EarlyStopping, LossTolerance
+from ffbp.callbacks import Callback, CallbackList, EarlyStopping, LossTolerance
 from ffbp.history import History
 
 
@@ -84,3 +84,76 @@ def test_loss_tolerance_counts_a_nan_loss_as_no_improvement():
 def test_finite_improving_values_never_stop(values):
     epochs, history, _ = _drive(EarlyStopping(patience=1), values)
     assert epochs == len(values) and history.stop_reason == ""
+
+
+# -- the loop's callback list and its progress bar -----------------------------------------
+
+def _tiny_fit(**kwargs):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(20, 3))
+    y = X @ np.array([1.0, -1.0, 0.5])
+    net = ffbp.Network([ffbp.Dense(3, 4), ffbp.Tanh(), ffbp.Dense(4, 1)], seed=0)
+    return net.fit(X, y, loss="mse", epochs=3, batch_size=5, seed=0, **kwargs)
+
+
+@pytest.mark.parametrize("verbose", [False, None])
+def test_no_progress_bar_exists_unless_one_is_shown(monkeypatch, verbose):
+    # tqdm takes a lock shared across processes when a bar is created, even a disabled one:
+    # a forked worker killed while holding it would hang every later fit. Without a bar to
+    # show (verbose False, or None off a terminal as here) none is created at all.
+    import tqdm.auto
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a tqdm bar was created")
+
+    monkeypatch.setattr(tqdm.auto, "tqdm", refuse)
+    assert _tiny_fit(verbose=verbose).epochs == 3
+
+
+def test_progress_bar_counts_every_sample(monkeypatch):
+    import tqdm.auto
+
+    bars = []
+
+    class Bar:
+        def __init__(self, total, **kwargs):
+            self.total, self.n, self.closed = total, 0, False
+            bars.append(self)
+
+        def update(self, k):
+            self.n += k
+
+        def set_description(self, *a, **k):
+            pass
+
+        def set_postfix(self, *a, **k):
+            pass
+
+        def close(self):
+            self.closed = True
+
+    monkeypatch.setattr(tqdm.auto, "tqdm", Bar)
+    _tiny_fit(verbose=True)
+    assert len(bars) == 1 and bars[0].total == 60 and bars[0].n == 60 and bars[0].closed
+
+
+def test_callback_list_calls_only_the_hooks_defined():
+    seen = []
+
+    class OnlyEpochs(Callback):
+        def on_epoch_end(self, epoch, logs):
+            seen.append(epoch)
+            return epoch == 1
+
+    class Plain:                                  # any object may follow the protocol
+        def on_batch_end(self, batch, logs):
+            seen.append(("batch", batch))
+
+    callbacks = CallbackList([OnlyEpochs(), Plain()])
+    assert len(callbacks.batch_hooks) == 1        # Callback's empty hooks are skipped
+    assert callbacks.on_epoch_end(0, {}) is False
+    assert callbacks.on_epoch_end(1, {}) is True
+    callbacks.batch_hooks[0](7, {})
+    callbacks.on_train_begin(None, None)
+    callbacks.close()
+    assert seen == [0, 1, ("batch", 7)]

@@ -19,6 +19,7 @@ import warnings
 import numpy as np
 from sklearn.model_selection import train_test_split
 
+from ..callbacks import CallbackList
 from ..history import History
 from ..optim import apply_updates
 from ._parts import EpochRate, make_optimizer
@@ -59,10 +60,8 @@ class Solvers:
             (X, T, w), validation = self._split(X, T, w, rng)
         n = X.shape[0]
         batch = self._batch_size(n)
-        history, callbacks = History(), list(self.callbacks or ())
-        for cb in callbacks:
-            if hasattr(cb, "on_train_begin"):
-                cb.on_train_begin(net, history)
+        history, callbacks = History(), CallbackList(self.callbacks or ())
+        callbacks.on_train_begin(net, history)
         self.n_iter_, self._diverged_at = 0, None
         order = np.arange(n)
         with np.errstate(over="ignore", invalid="ignore"):   # divergence is checked below
@@ -88,9 +87,7 @@ class Solvers:
                 if self.early_stopping:
                     logs["val_score"] = self.validation_scores_[-1]
                 history.append(logs)
-                for cb in callbacks:
-                    if hasattr(cb, "on_epoch_end") and cb.on_epoch_end(self.n_iter_ - 1, logs):
-                        stop = True
+                stop = callbacks.on_epoch_end(self.n_iter_ - 1, logs) or stop
                 if stop or self._diverged_at or incremental:
                     break
                 if self.n_iter_ == self.max_iter:
@@ -100,9 +97,8 @@ class Solvers:
         if self.early_stopping and self._best_weights is not None:
             net.restore(self._best_weights)        # finite: a NaN score is never the best
             self._diverged_at = None
-        for cb in callbacks:
-            if hasattr(cb, "on_train_end"):
-                cb.on_train_end(net, history)
+        callbacks.on_train_end(net, history)
+        callbacks.close()
         self.learning_rate_ = self._rate.value
 
 
