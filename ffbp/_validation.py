@@ -7,6 +7,8 @@ before any arithmetic, so a user never sees a NumPy traceback from deep inside a
 from __future__ import annotations
 
 import difflib
+import math
+import os
 import sys
 
 import numpy as np
@@ -46,6 +48,7 @@ def as_matrix(X, name: str, dtype, n_features: int | None = None,
         np.issubdtype(arr.dtype, np.number) or np.issubdtype(arr.dtype, np.bool_)
     ):
         raise DataError(f"{name} must be numeric, got an array of dtype {arr.dtype}")
+    check_real(arr, name)
     if arr.ndim == 1 and n_features is not None and arr.shape[0] == n_features:
         arr = arr.reshape(1, -1)
     if arr.ndim != 2:
@@ -78,6 +81,7 @@ def as_sparse_matrix(X, name: str, dtype, n_features: int | None = None):
                          f"of shape {X.shape}")
     if not (np.issubdtype(X.dtype, np.number) or np.issubdtype(X.dtype, np.bool_)):
         raise DataError(f"{name} must be numeric, got a sparse matrix of dtype {X.dtype}")
+    check_real(X, name)
     if X.shape[0] == 0:
         raise DataError(f"{name} is empty: shape {X.shape}")
     if n_features is not None and X.shape[1] != n_features:
@@ -101,9 +105,18 @@ def as_sparse_matrix(X, name: str, dtype, n_features: int | None = None):
     return X
 
 
+def check_real(arr, name: str) -> None:
+    """Refuse complex values: casting them to float would silently drop the imaginary
+    parts (NumPy only warns)."""
+    if np.iscomplexobj(arr):
+        raise DataError(f"{name} has complex values (dtype {arr.dtype}); ffbp computes with "
+                        f"real numbers (pass .real if the imaginary parts are to be dropped)")
+
+
 def check_finite(arr: np.ndarray, name: str, first_row: int = 0) -> None:
     """Raise ``DataError`` naming the first row with NaN or inf (counting from
-    ``first_row``)."""
+    ``first_row``), or when ``arr`` is complex."""
+    check_real(arr, name)
     # np.isfinite(arr.sum()) is one fast pass; only look for the culprit when it fails.
     with np.errstate(over="ignore", invalid="ignore"):
         total = arr.sum()
@@ -115,9 +128,26 @@ def check_finite(arr: np.ndarray, name: str, first_row: int = 0) -> None:
 
 
 def check_sample_weight(sample_weight, n_samples: int, dtype) -> np.ndarray | None:
+    """``sample_weight`` as a 1-D array of ``n_samples`` finite, non-negative weights of
+    ``dtype`` (None stays None). Like scikit-learn, any other shape is refused, a column
+    (n, 1) included: flattening a 2-D array would pair weights with the wrong samples
+    whenever its shape is not what the caller thinks."""
     if sample_weight is None:
         return None
-    w = np.asarray(sample_weight, dtype=dtype).reshape(-1)
+    try:
+        w = np.asarray(sample_weight)
+    except Exception as exc:  # ragged lists and the like
+        raise DataError(f"sample_weight could not be read as an array: {exc}") from None
+    if w.dtype == object or not (
+        np.issubdtype(w.dtype, np.number) or np.issubdtype(w.dtype, np.bool_)
+    ):
+        raise DataError(f"sample_weight must be numeric, got an array of dtype {w.dtype}")
+    check_real(w, "sample_weight")
+    if w.ndim != 1:
+        raise ShapeError(f"sample_weight must be 1-D, one weight per sample (shape "
+                         f"({n_samples},)), got shape {w.shape}")
+    with np.errstate(over="ignore"):        # too large for dtype: inf, refused below
+        w = w.astype(dtype, copy=False)
     if w.shape[0] != n_samples:
         raise ShapeError(
             f"sample_weight has {w.shape[0]} entries but there are {n_samples} samples"
@@ -130,19 +160,83 @@ def check_sample_weight(sample_weight, n_samples: int, dtype) -> np.ndarray | No
     return w
 
 
+def _is_real_number(value) -> bool:
+    """An int or a float (Python or NumPy), not a bool, not complex."""
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
+        value, (bool, np.bool_))
+
+
 def check_positive(value, name: str, *, integer: bool = False, allow_none: bool = False):
+    """``value`` if it is a finite number > 0 (with ``integer``: a whole one, 2.0 counts);
+    ConfigError otherwise."""
     if value is None and allow_none:
         return value
-    kind = int if integer else (int, float)
-    if isinstance(value, bool) or not isinstance(value, kind) and not (
-        isinstance(value, np.number)
-    ):
-        raise ConfigError(f"{name} must be a positive {'integer' if integer else 'number'}, "
-                          f"got {value!r}")
-    if integer and int(value) != value or not value > 0:
+    if not _is_real_number(value) or not math.isfinite(value) or not value > 0 or (
+            integer and int(value) != value):
         raise ConfigError(f"{name} must be a positive {'integer' if integer else 'number'}, "
                           f"got {value!r}")
     return value
+
+
+def check_number(value, name: str, low: float = -math.inf, high: float = math.inf, *,
+                 low_open: bool = False, high_open: bool = False) -> float:
+    """``value`` as a float if it is a finite real number in the interval from ``low`` to
+    ``high`` (each end closed unless ``low_open`` / ``high_open``); ConfigError naming the
+    interval otherwise."""
+    ok = _is_real_number(value) and math.isfinite(value) and (
+        value > low if low_open else value >= low) and (
+        value < high if high_open else value <= high)
+    if not ok:
+        if low == -math.inf and high == math.inf:
+            where = ""
+        elif high == math.inf:
+            where = f" {'>' if low_open else '>='} {low:g}"
+        elif low == -math.inf:
+            where = f" {'<' if high_open else '<='} {high:g}"
+        else:
+            where = (f" in {'(' if low_open else '['}{low:g}, {high:g}"
+                     f"{')' if high_open else ']'}")
+        raise ConfigError(f"{name} must be a finite number{where}, got {value!r}")
+    return float(value)
+
+
+def check_seed(seed, name: str = "seed"):
+    """None or an integer >= 0 (NumPy's rule for a seed), as an int; ConfigError
+    otherwise."""
+    if seed is None:
+        return None
+    if not isinstance(seed, (int, np.integer)) or isinstance(seed, (bool, np.bool_)) \
+            or seed < 0:
+        raise ConfigError(f"{name} must be None or an integer >= 0, got {seed!r}")
+    return int(seed)
+
+
+def _memory_bytes() -> int:
+    """The machine's physical memory, or 1 TiB when the system does not say."""
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return 2**40
+
+
+def human_bytes(n: int) -> str:
+    size = float(n)
+    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if size < 1024 or unit == "PiB":
+            return f"{size:.0f} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{n} bytes"
+
+
+def check_allocation(n_values: int, what: str, noun: str = "numbers") -> None:
+    """Refuse, before allocating, ``n_values`` float64 numbers that could not fit in the
+    machine's memory (``what`` names the layer, ``noun`` the numbers, in the message)."""
+    need = int(n_values) * 8
+    have = _memory_bytes()
+    if need > have:
+        raise ConfigError(f"{what} would hold {int(n_values):,} {noun}, "
+                          f"{human_bytes(need)} in float64: more than this machine's "
+                          f"{human_bytes(have)} of memory")
 
 
 def lookup(name, table: dict, what: str):

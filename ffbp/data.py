@@ -23,6 +23,7 @@ block), ``read(i) -> (X_block, y_block)`` (arrays; ``y`` as the loss expects it,
 
 from __future__ import annotations
 
+import math
 import os
 
 import numpy as np
@@ -98,8 +99,7 @@ class ArraySource(_Blocks):
 
     def __init__(self, X, y, block_rows=None, partitioned=False):
         # memory maps stay memory maps; anything else (lists) becomes an array
-        X = X if isinstance(X, np.ndarray) else np.asarray(X)
-        y = y if isinstance(y, np.ndarray) else np.asarray(y)
+        X, y = _array(X, "X"), _array(y, "y")
         self.X, self.y = X, y
         if X.ndim != 2:
             raise ShapeError(f"ArraySource: X must be a 2-D array, got shape {X.shape}")
@@ -142,7 +142,28 @@ class NpySource(_Blocks):
         return tuple(_npy_rows(f, a, b) for f in self.files)
 
 
+def _array(a, what) -> np.ndarray:
+    """``a`` as an array of real numbers (a memory map stays one), checked by dtype only:
+    the values are checked block by block as they are read."""
+    try:
+        a = a if isinstance(a, np.ndarray) else np.asarray(a)
+    except Exception as exc:  # ragged lists and the like
+        raise DataError(f"ArraySource: {what} could not be read as an array: {exc}") from None
+    _check_dtype(a.dtype, f"ArraySource: {what}")
+    return a
+
+
+def _check_dtype(dtype, what) -> None:
+    if dtype.hasobject or not (np.issubdtype(dtype, np.number) or dtype == np.bool_):
+        raise DataError(f"{what} must hold numbers, not {dtype}")
+    if np.issubdtype(dtype, np.complexfloating):
+        raise DataError(f"{what} holds complex numbers ({dtype}); ffbp computes with real "
+                        f"numbers")
+
+
 def _npy_header(path, what):
+    if not isinstance(path, (str, bytes, os.PathLike)):
+        raise ConfigError(f"the {what} file must be a path, got {path!r}")
     path = os.fspath(path)
     try:
         with open(path, "rb") as f:
@@ -160,18 +181,21 @@ def _npy_header(path, what):
     if fortran and len(shape) > 1:
         raise DataError(f"{path} ({what}) is stored in Fortran order; rows must be contiguous:"
                         f" save np.ascontiguousarray(array)")
-    if dtype.hasobject or not (np.issubdtype(dtype, np.number) or dtype == np.bool_):
-        raise DataError(f"{path} ({what}) must hold numbers, not {dtype}")
-    if offset + int(np.prod(shape)) * dtype.itemsize > size:
+    _check_dtype(dtype, f"{path} ({what})")
+    # Python ints: np.prod of a shape like (2**62, 4) wraps around in int64 (to 0 here), and
+    # the check would pass for a file that cannot hold the array.
+    need = math.prod(int(s) for s in shape) * dtype.itemsize
+    if offset + need > size:
         raise DataError(f"{path} ({what}) is truncated: its header says shape {shape} "
-                        f"of {dtype} but the file has {size} bytes")
+                        f"of {dtype} ({need:,} bytes of data) but the file has {size:,} "
+                        f"bytes")
     return path, tuple(shape), dtype, offset
 
 
 def _npy_rows(file, a: int, b: int) -> np.ndarray:
     """Rows a:b of a .npy file, copied out of a memory map of just those rows."""
     path, shape, dtype, offset = file
-    row = int(np.prod(shape[1:], dtype=np.int64)) * dtype.itemsize
+    row = math.prod(int(s) for s in shape[1:]) * dtype.itemsize
     window = np.memmap(path, dtype=dtype, mode="r", offset=offset + a * row,
                        shape=(b - a, *shape[1:]))
     rows = np.array(window)        # a copy: the mapping is released when `window` goes

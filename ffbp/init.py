@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import lookup
+from ._validation import check_number, lookup
 
 
 def small_normal(std: float = 0.01):
     """N(0, std²), tutorial 002's "small values close to zero" (std 0.01 by default)."""
+    std = check_number(std, "small_normal std", 0.0)
 
     def init(rng, shape, fan_in, fan_out):
         return rng.normal(0.0, std, size=shape)
@@ -48,9 +49,10 @@ def he_uniform(rng, shape, fan_in, fan_out):
 def constant(c: float):
     """Every weight equal to ``c``. The *symmetry trap* of tutorial 002: hidden units that
     start equal stay equal. Useful for biases (``constant(0)``) and for demonstrating the trap."""
+    c = check_number(c, "constant c")
 
     def init(rng, shape, fan_in, fan_out):
-        return np.full(shape, float(c))
+        return np.full(shape, c)
 
     init.__name__ = f"constant({c})"
     return init

@@ -7,7 +7,7 @@ import copy
 import numpy as np
 
 from . import backprop
-from ._validation import as_matrix, is_sparse
+from ._validation import as_matrix, check_seed, is_sparse
 from .errors import ConfigError, NotFittedError, ShapeError
 from .layers.base import Layer
 from .losses.base import Loss
@@ -43,15 +43,22 @@ class Network:
     """
 
     def __init__(self, layers, seed: int | None = 0, dtype=np.float32):
-        layers = list(layers)
+        try:
+            layers = list(layers)
+        except TypeError:
+            raise ConfigError(f"layers must be a list of ffbp layers, got {layers!r}") from None
         if not layers:
             raise ConfigError("a Network needs at least one layer")
         for i, layer in enumerate(layers):
             if not isinstance(layer, Layer):
                 raise TypeError(f"layer {i} is {layer!r}, not an ffbp layer")
-        self.dtype = np.dtype(dtype)
+        try:
+            self.dtype = np.dtype(dtype)
+        except (TypeError, ValueError):
+            raise ConfigError(f"dtype must be float32 or float64, got {dtype!r}") from None
         if self.dtype not in (np.float32, np.float64):
             raise ConfigError(f"dtype must be float32 or float64, got {self.dtype}")
+        seed = check_seed(seed)
         for i, layer in enumerate(layers):
             for k in range(i):
                 if layers[k] is layer:

@@ -101,6 +101,83 @@ CASES = {
                                       NotFittedError, "not fitted"),
     "gradcheck with mismatched targets": (
         lambda: ffbp.gradcheck(reg(), "mse", X, np.ones((3, 2))), ShapeError, "T has 3"),
+    # -- complex values: casting to float would drop the imaginary parts silently
+    "complex X": (lambda: reg().fit(X + 1j, Y_REG, verbose=False), DataError,
+                  "X has complex values"),
+    "complex X to forward": (lambda: reg().forward(X * (1 + 0j)), DataError,
+                             "X has complex values"),
+    "complex regression targets": (lambda: reg().fit(X, Y_REG + 2j, verbose=False),
+                                   DataError, "y has complex values"),
+    "complex class labels": (
+        lambda: clf().fit(X, Y_CLS + 0j, loss="cross_entropy", verbose=False), DataError,
+        "y has complex values"),
+    "complex sample weights": (
+        lambda: reg().fit(X, Y_REG, sample_weight=np.ones(4) + 1j, verbose=False),
+        DataError, "sample_weight has complex values"),
+    # -- sample weights: one per sample, never a flattened 2-D array
+    "2-D sample weights": (
+        lambda: reg().fit(X, Y_REG, sample_weight=np.ones((2, 2)), verbose=False),
+        ShapeError, r"sample_weight must be 1-D, one weight per sample.*got shape \(2, 2\)"),
+    "a column of sample weights": (
+        lambda: reg().fit(X, Y_REG, sample_weight=np.ones((4, 1)), verbose=False),
+        ShapeError, "sample_weight must be 1-D"),
+    "ragged sample weights": (
+        lambda: reg().fit(X, Y_REG, sample_weight=[[1, 2], [3]], verbose=False),
+        DataError, "sample_weight could not be read"),
+    "text sample weights": (
+        lambda: reg().fit(X, Y_REG, sample_weight=["a"] * 4, verbose=False),
+        DataError, "sample_weight must be numeric"),
+    # -- layer hyper-parameters: finite, in range, of the right type
+    "LeakyReLU(nan)": (lambda: ffbp.LeakyReLU(np.nan), ConfigError,
+                       "LeakyReLU alpha must be a finite number >= 0, got nan"),
+    "LeakyReLU with a negative slope": (lambda: ffbp.LeakyReLU(-0.1), ConfigError,
+                                        "LeakyReLU alpha"),
+    "ELU(inf)": (lambda: ffbp.ELU(np.inf), ConfigError, "ELU alpha must be a finite number > 0"),
+    "ELU of a string": (lambda: ffbp.ELU("x"), ConfigError, "ELU alpha .*got 'x'"),
+    "ELU(0)": (lambda: ffbp.ELU(0), ConfigError, "ELU alpha"),
+    "BatchNorm(eps=inf)": (lambda: ffbp.BatchNorm(3, eps=np.inf), ConfigError,
+                           "BatchNorm eps must be a finite number > 0"),
+    "BatchNorm momentum NaN": (lambda: ffbp.BatchNorm(3, momentum=np.nan), ConfigError,
+                               r"BatchNorm momentum must be a finite number in \[0, 1\]"),
+    "a huge BatchNorm": (lambda: ffbp.BatchNorm(10**12), ConfigError,
+                         "BatchNorm.* would hold .*TiB"),
+    "Dense(3, 10**12)": (lambda: ffbp.Dense(3, 10**12), ConfigError,
+                         r"Dense\(3, 1000000000000\) would hold 4,000,000,000,000 "
+                         r"parameters, 29.1 TiB in float64: more than this machine's"),
+    "Dense(2**70, 3)": (lambda: ffbp.Dense(2**70, 3), ConfigError, "would hold"),
+    "Dense with bias='no'": (lambda: ffbp.Dense(2, 2, bias="no"), ConfigError,
+                             "bias must be True or False"),
+    "initialiser with a negative std": (lambda: ffbp.init.small_normal(-1), ConfigError,
+                                        "small_normal std"),
+    "constant initialiser of NaN": (lambda: ffbp.init.constant(np.nan), ConfigError,
+                                    "constant c"),
+    # -- seeds: None or an integer >= 0, as NumPy's
+    "negative seed": (lambda: ffbp.Network([ffbp.Dense(2, 2)], seed=-1), ConfigError,
+                      "seed must be None or an integer >= 0, got -1"),
+    "fractional seed": (lambda: ffbp.Network([ffbp.Dense(2, 2)], seed=1.5), ConfigError,
+                        "seed must be None or an integer"),
+    "text seed": (lambda: ffbp.Network([ffbp.Dense(2, 2)], seed="x"), ConfigError,
+                  "seed must be None"),
+    "Dense seed": (lambda: ffbp.Dense(2, 2, seed=-1), ConfigError, "Dense seed"),
+    "Dropout seed": (lambda: ffbp.Dropout(0.5, seed="x"), ConfigError, "Dropout seed"),
+    # -- the network's own arguments
+    "dtype name": (lambda: ffbp.Network([ffbp.Dense(2, 2)], dtype="banana"), ConfigError,
+                   "dtype must be float32 or float64, got 'banana'"),
+    "layers that are not a list": (lambda: ffbp.Network(5), ConfigError,
+                                   "layers must be a list of ffbp layers, got 5"),
+    "infinite clipping norm": (lambda: ffbp.optim.clip_by_global_norm(np.inf), ConfigError,
+                               "max_norm must be a positive number"),
+    "infinite learning rate": (lambda: ffbp.optim.sgd(np.inf), ConfigError,
+                               "learning_rate must be a positive number"),
+    "array momentum": (lambda: ffbp.optim.sgd(0.1, momentum=np.ones(2)), ConfigError,
+                       "momentum must be a number"),
+    # -- data sources
+    "ragged ArraySource": (lambda: ffbp.data.ArraySource([[1, 2], [3]], [0, 1]), DataError,
+                           "ArraySource: X could not be read"),
+    "complex ArraySource": (lambda: ffbp.data.ArraySource(X + 1j, Y_CLS), DataError,
+                            "complex"),
+    "NpySource of no path": (lambda: ffbp.data.NpySource(None, "y.npy"), ConfigError,
+                             "the X file must be a path, got None"),
 }
 
 
@@ -109,6 +186,32 @@ def test_bad_input_raises_a_clear_error(case):
     call, error, message = CASES[case]
     with pytest.raises(error, match=message):
         call()
+
+
+def _npy_with_header(path, shape, dtype="<f8", data=b"\0" * 64):
+    with open(path, "wb") as f:
+        np.lib.format.write_array_header_1_0(
+            f, {"descr": dtype, "fortran_order": False, "shape": shape})
+        f.write(data)
+    return path
+
+
+@pytest.mark.parametrize("shape", [(2**62, 4), (2**40, 2**40), (4, 2**61)])
+def test_npy_header_of_an_absurd_shape_is_refused_before_mapping(tmp_path, shape):
+    """np.prod((2**62, 4)) wraps to 0 in int64: the size check passed and the source
+    claimed 2**62 rows of a 64-byte file."""
+    X = _npy_with_header(tmp_path / "X.npy", shape)
+    np.save(tmp_path / "y.npy", np.zeros(4))
+    with pytest.raises(DataError, match=r"X\.npy \(X\) is truncated: its header says shape"):
+        ffbp.data.NpySource(X, tmp_path / "y.npy")
+
+
+def test_npy_of_complex_numbers_is_refused(tmp_path):
+    X = tmp_path / "X.npy"
+    np.save(X, np.ones((4, 3), complex))
+    np.save(tmp_path / "y.npy", np.zeros(4))
+    with pytest.raises(DataError, match="holds complex numbers"):
+        ffbp.data.NpySource(X, tmp_path / "y.npy")
 
 
 def test_ffbp_errors_are_value_errors():

@@ -12,7 +12,7 @@ from typing import ClassVar
 import numpy as np
 
 from .. import _kernels
-from .._validation import lookup
+from .._validation import check_number, lookup
 from .base import Layer
 
 
@@ -154,7 +154,9 @@ class LeakyReLU(Activation):
 
     def __init__(self, alpha: float = 0.01):
         super().__init__()
-        self.alpha = float(alpha)
+        # α < 0 would make the function non-monotone and the derivative taken from the
+        # output's sign wrong; α = 0 is ReLU.
+        self.alpha = check_number(alpha, "LeakyReLU alpha", 0.0)
 
     def function(self, x):
         return np.where(x > 0, x, self.alpha * x).astype(x.dtype, copy=False)
@@ -181,7 +183,7 @@ class ELU(Activation):
 
     def __init__(self, alpha: float = 1.0):
         super().__init__()
-        self.alpha = float(alpha)
+        self.alpha = check_number(alpha, "ELU alpha", 0.0, low_open=True)
 
     def function(self, x):
         neg = self.alpha * np.expm1(np.minimum(x, 0))

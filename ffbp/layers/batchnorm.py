@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import check_positive
-from ..errors import ConfigError, ShapeError
+from .._validation import check_allocation, check_number, check_positive
+from ..errors import ShapeError
 from ..parameter import Parameter
 from .base import Layer
 
@@ -54,13 +54,12 @@ class BatchNorm(Layer):
 
     def __init__(self, num_features: int, momentum: float = 0.1, eps: float = 1e-5):
         check_positive(num_features, "BatchNorm num_features", integer=True)
-        check_positive(eps, "BatchNorm eps")
-        if isinstance(momentum, bool) or not isinstance(momentum, (int, float, np.number)) \
-                or not 0.0 <= momentum <= 1.0:
-            raise ConfigError(f"BatchNorm momentum must be a number in [0, 1], got {momentum!r}")
+        # γ, β, the running mean and the running variance: refused before allocating
+        check_allocation(4 * int(num_features), f"BatchNorm({int(num_features)})")
+        self.momentum = check_number(momentum, "BatchNorm momentum", 0.0, 1.0)
+        # ε = inf would divide every input by infinity: every output β, whatever the input
+        self.eps = check_number(eps, "BatchNorm eps", 0.0, low_open=True)
         self.num_features = int(num_features)
-        self.momentum = float(momentum)
-        self.eps = float(eps)
         # Normalisation is per feature, so no weight is shared across units: γ and β are
         # like biases and weight decay would only fight the scale the network asks for.
         self.gamma = Parameter("gamma", np.ones(self.num_features), decay=False)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from .. import init as initializers
-from .._validation import check_positive, is_sparse
-from ..errors import ShapeError
+from .._validation import check_allocation, check_positive, check_seed, is_sparse
+from ..errors import ConfigError, ShapeError
 from ..parameter import Parameter
 from .base import Layer
 
@@ -44,8 +44,14 @@ class Dense(Layer):
                  init="glorot_uniform", seed: int | None = None):
         check_positive(in_features, "Dense in_features", integer=True)
         check_positive(out_features, "Dense out_features", integer=True)
+        if not isinstance(bias, (bool, np.bool_)):
+            raise ConfigError(f"Dense bias must be True or False, got {bias!r}")
+        seed = check_seed(seed, "Dense seed")
         self.in_features = int(in_features)
         self.out_features = int(out_features)
+        # W and b (float64 here, then the network's copies): refused before allocating
+        check_allocation((self.in_features + 1) * self.out_features,
+                         f"Dense({self.in_features}, {self.out_features})", "parameters")
         self.init = initializers.get(init)
         self.W = Parameter("W", np.zeros((self.in_features, self.out_features)))
         self.b = Parameter("b", np.zeros(self.out_features), decay=False) if bias else None

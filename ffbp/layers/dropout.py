@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._validation import check_number, check_seed
 from ..errors import ConfigError
 from .base import Layer
 
@@ -33,13 +34,13 @@ class Dropout(Layer):
     stochastic = True
 
     def __init__(self, p: float = 0.5, seed: int | None = None):
-        if isinstance(p, bool) or not isinstance(p, (int, float, np.number)) \
-                or not 0.0 <= p < 1.0:
-            raise ConfigError(f"Dropout p must be a probability in [0, 1), got {p!r}")
-        self.p = float(p)
+        try:
+            self.p = check_number(p, "Dropout p", 0.0, 1.0, high_open=True)
+        except ConfigError:
+            raise ConfigError(f"Dropout p must be a probability in [0, 1), got {p!r}") from None
         self._mask = None
         self.rng: np.random.Generator | None = None
-        self.initialize(np.random.default_rng(seed))
+        self.initialize(np.random.default_rng(check_seed(seed, "Dropout seed")))
 
     def initialize(self, rng: np.random.Generator) -> None:
         # An independent stream of our own: drawing masks must not shift the draws of the

@@ -8,6 +8,8 @@ gradient is first clipped to that global norm (``clip_by_global_norm``).
 
 from __future__ import annotations
 
+import numpy as np
+
 from ..errors import ConfigError
 from .base import GradientTransformation, chain
 from .transforms import (
@@ -26,8 +28,19 @@ def _build(clip_norm, *links) -> GradientTransformation:
     return chain(*front, *(link for link in links if link is not None))
 
 
+def _off(value, name) -> bool:
+    """Whether an optional number switches its link off (None or 0); anything that is not
+    a number is refused here, before ``if value`` could ask an array for its truth."""
+    if value is None:
+        return True
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise ConfigError(f"{name} must be a number, got {value!r}")
+    return value == 0
+
+
 def _decay(weight_decay, mask):
-    return add_decayed_weights(weight_decay, mask) if weight_decay else None
+    return None if _off(weight_decay, "weight_decay") else add_decayed_weights(weight_decay,
+                                                                                mask)
 
 
 def sgd(learning_rate=0.1, momentum: float = 0.0, nesterov: bool = False,
@@ -38,10 +51,10 @@ def sgd(learning_rate=0.1, momentum: float = 0.0, nesterov: bool = False,
 
     Batch, mini-batch or stochastic gradient descent is the same rule; which one is decided
     by ``fit``'s ``batch_size`` (None = the whole set, 1 = one sample at a time)."""
-    if nesterov and not momentum:
+    if nesterov and _off(momentum, "momentum"):
         raise ConfigError("nesterov=True needs a momentum > 0")
     return _build(clip_norm, _decay(weight_decay, mask),
-                  trace(momentum, nesterov) if momentum else None,
+                  None if _off(momentum, "momentum") else trace(momentum, nesterov),
                   scale_by_learning_rate(learning_rate))
 
 
@@ -80,5 +93,5 @@ def rmsprop(learning_rate=1e-2, decay: float = 0.99, eps: float = 1e-8,
     """RMSProp (torch RMSprop, not centred): g ← g + λθ;  s ← ρ s + (1 − ρ) g²;
     d = g / (√s + ε);  with momentum buf ← μ buf + d, θ ← θ − α buf, else θ ← θ − α d."""
     return _build(clip_norm, _decay(weight_decay, mask), scale_by_rms(decay, eps),
-                  trace(momentum) if momentum else None,
+                  None if _off(momentum, "momentum") else trace(momentum),
                   scale_by_learning_rate(learning_rate))
