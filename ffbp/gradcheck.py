@@ -85,7 +85,7 @@ def gradcheck(net, loss, X, T, sample_weight=None, *, h: float = 1e-6,
     # Layers that draw random numbers (dropout) must draw the *same* ones in every pass, or
     # the differences would measure the noise: restore their generators before each pass.
     saved = [(layer, copy.deepcopy(layer.rng)) for layer in net64.layers
-             if getattr(layer, "rng", None) is not None]
+             if layer.rng is not None]
 
     def replay():
         for layer, rng in saved:

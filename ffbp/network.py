@@ -82,7 +82,7 @@ class Network:
         n_features = None
         for i, layer in enumerate(self.layers):
             if n_features is None:
-                n_features = getattr(layer, "in_features", None)
+                n_features = layer.in_features
             try:
                 width = layer.output_features(width)
             except ShapeError as exc:
@@ -188,7 +188,7 @@ class Network:
         """Copies of everything inference depends on: the flat parameter vector and the
         layers' buffers (batch-norm statistics). ``restore`` puts them back."""
         buffers = {(i, k): v.copy() for i, layer in enumerate(self.layers)
-                   if hasattr(layer, "buffers") for k, v in layer.buffers().items()}
+                   for k, v in layer.buffers().items()}
         return {"values": self.flat_values.copy(), "buffers": buffers}
 
     def restore(self, snapshot: dict) -> None:

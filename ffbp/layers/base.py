@@ -22,6 +22,12 @@ class Layer:
     #: Smallest batch the layer can train on (batch statistics need 2 samples); ``fit``
     #: folds a smaller last batch into the one before it.
     min_batch = 1
+    #: The input width the layer fixes (a Dense layer's ``in_features``), None when any
+    #: width passes through (activations, batch norm after a known width).
+    in_features: int | None = None
+    #: The generator of a layer that draws random numbers (dropout's masks), None for the
+    #: others; checkpoints save its state and gradcheck replays it.
+    rng: np.random.Generator | None = None
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         raise NotImplementedError
@@ -32,7 +38,13 @@ class Layer:
         raise NotImplementedError
 
     def parameters(self) -> list[Parameter]:
+        """The trainable arrays (views into the network's flat buffer once packed)."""
         return []
+
+    def buffers(self) -> dict[str, np.ndarray]:
+        """Arrays of state that are not trained but saved with the model (batch norm's
+        running mean and variance); updated in place."""
+        return {}
 
     def initialize(self, rng: np.random.Generator) -> None:
         """Draw fresh initial parameter values from ``rng`` (no-op without parameters)."""
