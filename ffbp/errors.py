@@ -23,3 +23,13 @@ class NotFittedError(FFBPError, ValueError):
 
 class ConvergenceWarning(UserWarning):
     """Training ended without meeting its convergence criterion."""
+
+
+class ModelFileError(DataError):
+    """A model file or checkpoint is missing, damaged, edited, malformed, inconsistent, or
+    from a format version this ffbp does not read (the message names the file)."""
+
+
+class ModelFileWarning(UserWarning):
+    """A model file or checkpoint was read without an integrity check (it predates the
+    digest): re-save it to add one."""

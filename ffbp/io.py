@@ -5,31 +5,34 @@ named ``layer{i}.{name}`` (``layer0.W``, ``layer1.running_mean``), so the weight
 plain ``safetensors.numpy.load_file`` or any other framework's safetensors reader. Its
 header's ``"ffbp"`` entry is a JSON document: format name and version, the dtype, the
 layers with the arguments that rebuild them, the loss, and free-form metadata
-(``net.metadata``: preprocessing, training settings). Loading never executes code from the
-file, and saving is atomic: a crash mid-save leaves the previous file intact.
+(``net.metadata``: preprocessing, training settings); its ``"ffbp_sha256"`` entry is a
+SHA-256 digest of the whole file (see ``ffbp._container``), so any change to a byte is
+refused. Loading reads the file once, never executes code from it, and validates what it
+says (layer arguments, finite weights, dtypes, running variances); saving is atomic: a
+crash mid-save leaves the previous file intact.
 """
 
 from __future__ import annotations
 
-import json
-import os
+import math
 
 import numpy as np
 
+from . import _container
 from ._version import __version__
-from .checkpoint import atomic_write
-from .errors import DataError, FFBPError
+from .errors import FFBPError, ModelFileError, ModelFileWarning  # noqa: F401
 from .layers import LAYER_TYPES
 from .losses import LOSSES, Loss
 from .network import Network
+
+__all__ = ["save", "load", "read_header", "ModelFileError", "ModelFileWarning"]
 
 FORMAT = "ffbp-model"
 VERSION = 1
 _LOSS_TYPES = {cls.__name__: cls for cls in LOSSES.values()}
 
 
-class ModelFileError(DataError):
-    """A model file is missing, malformed, from an unknown version or inconsistent."""
+_DTYPES = ("float32", "float64")
 
 
 def _tensors(net: Network) -> dict:
@@ -49,64 +52,63 @@ def _loss_config(loss: Loss | None):
 
 
 def save(net: Network, path) -> None:
-    """Write ``net`` to ``path`` (conventionally ``*.ffbp``), atomically."""
-    from safetensors.numpy import save_file
+    """Write ``net`` to ``path`` (conventionally ``*.ffbp``), atomically, with its digest."""
+    import json
 
-    header = {
-        "format": FORMAT, "version": VERSION, "ffbp_version": __version__,
-        "dtype": str(net.dtype),
-        "layers": [{"type": type(layer).__name__, **layer.config()} for layer in net.layers],
-        "loss": _loss_config(net.loss), "metadata": net.metadata,
-    }
     for layer in net.layers:
         if type(layer).__name__ not in LAYER_TYPES:
             raise FFBPError(f"cannot save layer {layer!r}: only built-in layer types can be "
                             f"rebuilt from a file")
-    text = json.dumps(header)
-    atomic_write(path, lambda tmp: save_file(_tensors(net), tmp, metadata={"ffbp": text}))
+    header = {
+        "format": FORMAT, "version": VERSION, "ffbp_version": __version__,
+        "integrity": _container.INTEGRITY, "dtype": str(net.dtype),
+        "layers": [{"type": type(layer).__name__, **layer.config()} for layer in net.layers],
+        "loss": _loss_config(net.loss), "metadata": net.metadata,
+    }
+    _container.write_bytes(path, _container.encode(_tensors(net), json.dumps(header)))
 
 
 def read_header(path) -> dict:
-    """The JSON header of a model file, checked for format and version."""
-    from safetensors import SafetensorError, safe_open
+    """The JSON header of a model file, checked for format, version and digest."""
+    blob = _container.read_bytes(path, "model file")
+    return _container.guarded(path, "model file", lambda: _header(blob, path)[0])
 
-    path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise ModelFileError(f"no model file at {path}")
-    try:
-        with safe_open(path, "np") as fh:
-            header = json.loads((fh.metadata() or {})["ffbp"])
-    except (SafetensorError, OSError, KeyError, TypeError, ValueError) as exc:
-        raise ModelFileError(f"{path} is not an ffbp model file: {exc}") from None
-    if not isinstance(header, dict) or header.get("format") != FORMAT:
-        raise ModelFileError(f"{path} is not an ffbp model file")
-    if header.get("version") != VERSION:
-        raise ModelFileError(f"{path} has model format version {header.get('version')!r}; "
-                             f"this ffbp (v{__version__}) reads version {VERSION}")
-    return header
+
+def _header(blob, path):
+    meta, tensors, checked = _container.decode(blob, path, "model file")
+    return _container.check_document(meta, checked, path, "model file", FORMAT, VERSION), tensors
+
+
+def _check_arguments(args: dict, config: dict, where: str) -> None:
+    """A layer's (or loss's) arguments as the file states them must be exactly what the
+    object built from them reports: no extra or missing argument, no value the constructor
+    silently converted ("nan" -> nan, "yes" -> True), every number finite."""
+    for key in sorted(set(args) | set(config)):
+        if key not in config:
+            raise ModelFileError(f"{where} has an unexpected argument {key!r:.40}")
+        if key not in args:
+            raise ModelFileError(f"{where} lacks its argument {key!r}")
+        value = config[key]
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ModelFileError(f"{where} argument {key}={args[key]!r:.40} is not a finite "
+                                 f"number")
+        if not _container.same_json(_container.json_value(value), args[key]):
+            raise ModelFileError(f"{where} argument {key}={args[key]!r:.40} is not a valid "
+                                 f"value (the constructor made it {value!r:.40})")
 
 
 def _build_layer(spec, index, path):
-    if not isinstance(spec, dict) or spec.get("type") not in LAYER_TYPES:
-        kind = spec.get("type") if isinstance(spec, dict) else spec
-        raise ModelFileError(f"{path}: layer {index} has unknown type {kind!r}")
+    kind = spec.get("type")
+    if not isinstance(kind, str) or kind not in LAYER_TYPES:
+        raise ModelFileError(f"{path}: layer {index} has unknown type {kind!r:.60}")
     args = {k: v for k, v in spec.items() if k != "type"}
     try:
-        return LAYER_TYPES[spec["type"]](**args)
-    except (TypeError, ValueError) as exc:
-        raise ModelFileError(f"{path}: layer {index} ({spec['type']}) has bad arguments "
-                             f"{args}: {exc}") from None
-
-
-def _declared_shapes(path) -> dict:
-    """Tensor name -> shape as the file's table declares them (no tensor data is read)."""
-    from safetensors import SafetensorError, safe_open
-
-    try:
-        with safe_open(os.fspath(path), "np") as fh:
-            return {name: tuple(fh.get_slice(name).get_shape()) for name in fh.keys()}
-    except (SafetensorError, OSError, ValueError) as exc:
-        raise ModelFileError(f"{path}: unreadable tensor table: {exc}") from None
+        layer = LAYER_TYPES[kind](**args)
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise ModelFileError(f"{path}: layer {index} ({kind}) has bad arguments "
+                             f"{args!r:.200}: {' '.join(str(exc).split())}") from None
+    _check_arguments(args, layer.config(), f"{path}: layer {index} ({kind})")
+    return layer
 
 
 def _implied_shapes(spec: dict, index: int) -> dict:
@@ -124,50 +126,46 @@ def _implied_shapes(spec: dict, index: int) -> dict:
     return {}
 
 
-def _check_sizes(header, declared, path) -> None:
+def _check_sizes(header, tensors, path) -> None:
     """Refuse a header whose layers would allocate other shapes than the tensors the file
-    declares, before any layer allocates: an edited header could otherwise ask for
+    holds, before any layer allocates: an edited header could otherwise ask for
     Dense(3, 2_000_000_000) and exhaust the memory before the mismatch is noticed."""
     layers = header.get("layers")
-    if not isinstance(layers, list):
-        raise ModelFileError(f"{path}: 'layers' must be a list")
+    if not isinstance(layers, list) or not layers:
+        raise ModelFileError(f"{path}: 'layers' must be a non-empty list")
     for index, spec in enumerate(layers):
         if not isinstance(spec, dict):
             raise ModelFileError(f"{path}: layer {index} is not a JSON object")
         for tensor, shape in _implied_shapes(spec, index).items():
-            if declared.get(tensor) != shape:
+            have = tensors[tensor].shape if tensor in tensors else None
+            if have != shape:
                 raise ModelFileError(f"{path}: layer {index} ({spec.get('type')}) needs "
-                                     f"{tensor} of shape {shape}, the file declares "
-                                     f"{declared.get(tensor)}")
+                                     f"{tensor} of shape {shape!r:.80}, the file holds {have}")
 
 
 def load(path) -> Network:
-    """Rebuild the network saved at ``path``; raises ``ModelFileError`` for any bad file."""
-    from safetensors import SafetensorError
-    from safetensors.numpy import load_file
+    """Rebuild the network saved at ``path``; raises ``ModelFileError`` (naming the file and
+    what is wrong) for any file that is missing, damaged, edited or inconsistent, and
+    warns (``ModelFileWarning``) for a file written before digests existed."""
+    blob = _container.read_bytes(path, "model file")
+    return _container.guarded(path, "model file", lambda: _load(blob, path))
 
-    header = read_header(path)
-    _check_sizes(header, _declared_shapes(path), path)
-    try:
-        layers = [_build_layer(spec, i, path) for i, spec in enumerate(header["layers"])]
-        net = Network(layers, dtype=np.dtype(header["dtype"]))
-        tensors = load_file(os.fspath(path))
-    except ModelFileError:
-        raise
-    except (FFBPError, SafetensorError, KeyError, TypeError, ValueError, OSError) as exc:
-        raise ModelFileError(f"{path}: inconsistent model file: {exc}") from None
+
+def _load(blob, path) -> Network:
+    header, tensors = _header(blob, path)
+    dtype = header.get("dtype")
+    if not isinstance(dtype, str) or dtype not in _DTYPES:
+        raise ModelFileError(f"{path}: dtype must be one of {_DTYPES}, got {dtype!r:.40}")
+    _check_sizes(header, tensors, path)
+    layers = [_build_layer(spec, i, path) for i, spec in enumerate(header["layers"])]
+    net = Network(layers, dtype=np.dtype(dtype))
     expected = _tensors(net)
     if set(tensors) != set(expected):
         missing, extra = set(expected) - set(tensors), set(tensors) - set(expected)
         raise ModelFileError(f"{path}: tensors do not match the layers (missing "
-                             f"{sorted(missing)}, unexpected {sorted(extra)})")
+                             f"{sorted(missing)}, unexpected {sorted(extra)!r:.200})")
     for name, target in expected.items():
-        source = tensors[name]
-        if source.shape != target.shape:
-            raise ModelFileError(f"{path}: tensor {name} has shape {source.shape}, the layer "
-                                 f"needs {target.shape}")
-        if not np.isfinite(source).all():
-            raise ModelFileError(f"{path}: tensor {name} contains NaN or inf")
+        _container.check_tensor(tensors[name], target, f"{path}: tensor {name}")
     for i, layer in enumerate(net.layers):           # write into the live arrays
         for p in layer.parameters():
             p.value[...] = tensors[f"layer{i}.{p.name}"]
@@ -175,16 +173,26 @@ def load(path) -> Network:
             for k, v in layer.buffers().items():
                 v[...] = tensors[f"layer{i}.{k}"]
     net.loss = _load_loss(header.get("loss"), path)
-    net.metadata = header.get("metadata") or {}
+    metadata = header.get("metadata")
+    if metadata is not None and not isinstance(metadata, dict):
+        raise ModelFileError(f"{path}: metadata must be a JSON object, got "
+                             f"{type(metadata).__name__}")
+    net.metadata = metadata or {}
     return net
 
 
 def _load_loss(spec, path):
     if spec is None:
         return None
-    if not isinstance(spec, dict) or spec.get("type") not in _LOSS_TYPES:
-        raise ModelFileError(f"{path}: unknown loss {spec!r}")
+    kind = spec.get("type") if isinstance(spec, dict) else None
+    if not isinstance(kind, str) or kind not in _LOSS_TYPES:
+        raise ModelFileError(f"{path}: unknown loss {spec!r:.80}")
+    args = {k: v for k, v in spec.items() if k != "type"}
     try:
-        return _LOSS_TYPES[spec["type"]](**{k: v for k, v in spec.items() if k != "type"})
-    except (TypeError, ValueError) as exc:
-        raise ModelFileError(f"{path}: bad loss arguments {spec}: {exc}") from None
+        loss = _LOSS_TYPES[kind](**args)
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise ModelFileError(f"{path}: bad loss arguments {spec!r:.200}: "
+                             f"{' '.join(str(exc).split())}") from None
+    config = {k: v for k, v in _loss_config(loss).items() if k != "type"}
+    _check_arguments(args, config, f"{path}: loss ({kind})")
+    return loss

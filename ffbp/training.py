@@ -195,7 +195,7 @@ class _Trainer:
         net, first_batch, partial = self.net, 0, None
         start = 0
         if meta is not None:
-            ckpt.load_checkpoint(resume, net, self.rng)
+            ckpt.load_checkpoint(resume, net, self.rng, meta)
             self.history, start = History.from_dict(meta["history"]), meta["epoch"]
             first_batch, partial = meta.get("batch", 0), meta.get("partial")
             if first_batch:

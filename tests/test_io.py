@@ -104,19 +104,17 @@ def test_missing_file(tmp_path):
 
 
 def test_a_failed_save_leaves_the_previous_file_intact(rng, tmp_path, monkeypatch):
-    import safetensors.numpy
+    from ffbp import _container
 
     net, X = _trained("relu", "softmax", rng)
     path = tmp_path / "m.ffbp"
     ffbp.save(net, path)
     before = path.read_bytes()
 
-    def crash(tensors, filename, metadata=None):
-        with open(filename, "wb") as fh:
-            fh.write(b"half a file")
+    def crash(fd):                     # the temporary is written, then the disk fails
         raise OSError("disk full")
 
-    monkeypatch.setattr(safetensors.numpy, "save_file", crash)
+    monkeypatch.setattr(_container.os, "fsync", crash)
     with pytest.raises(OSError, match="disk full"):
         ffbp.save(net, path)
     assert path.read_bytes() == before
