@@ -48,8 +48,9 @@ bench: $(STAMP)
 		FFBP_BENCH_UNSET="$(BENCH_UNSET_NOTE)" \
 		$(BIN)/python -m benchmarks.run $(BENCH_ARGS)
 
-# Mutate valid model files with hypothesis: 6 strategies x FUZZ_EXAMPLES cases (12,000 by
-# default); only ModelFileError may escape ffbp.load. make test runs 100 per strategy.
+# Mutate valid model files and checkpoints with hypothesis: 13 strategies x FUZZ_EXAMPLES
+# cases (26,000 by default); every edit without a recomputed digest is refused and only
+# ffbp's errors may escape load / checkpoint reading. make test runs 100 per strategy.
 FUZZ_EXAMPLES ?= 2000
 fuzz: $(STAMP)
 	FFBP_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest -q -p no:randomly \
