@@ -170,7 +170,7 @@ class GradientHealth(Callback):
         self._flag("exploding", big, where, "one update moved {} by more than the size of "
                    f"the weights themselves (‖ΔW‖/‖W‖ > {self.max_update_ratio:g})")
         for layer, lay in self.units:
-            h = getattr(lay, "_y", None)
+            h = lay.output
             if h is not None:
                 self._units(layer, lay, h, self.saturation, self.dead)
 

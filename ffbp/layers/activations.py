@@ -33,6 +33,12 @@ class Activation(Layer):
     def __init__(self):
         self._y = None
 
+    @property
+    def output(self) -> np.ndarray | None:
+        """h = Φ(h') of the last forward pass (None before one): what backward uses, and what
+        the diagnostics read to count saturated and dead units."""
+        return self._y
+
     def function(self, x: np.ndarray) -> np.ndarray:
         """Φ(x), a pure function."""
         raise NotImplementedError
