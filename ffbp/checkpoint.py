@@ -65,12 +65,12 @@ def _restore_state(state, path, arrays, numbers):
 
 def _layer_buffers(net) -> dict:
     return {f"buffer/{i}/{name}": array for i, layer in enumerate(net.layers)
-            if hasattr(layer, "buffers") for name, array in layer.buffers().items()}
+            for name, array in layer.buffers().items()}
 
 
 def _layer_rngs(net) -> dict:
     return {str(i): layer.rng for i, layer in enumerate(net.layers)
-            if getattr(layer, "rng", None) is not None}
+            if layer.rng is not None}
 
 
 def architecture(net) -> list:
@@ -80,8 +80,7 @@ def architecture(net) -> list:
     out = []
     for layer in net.layers:
         shapes = [[p.name, list(p.value.shape)] for p in layer.parameters()]
-        if hasattr(layer, "buffers"):
-            shapes += [[k, list(v.shape)] for k, v in layer.buffers().items()]
+        shapes += [[k, list(v.shape)] for k, v in layer.buffers().items()]
         out.append([type(layer).__name__, shapes])
     return out
 

@@ -39,8 +39,7 @@ def _tensors(net: Network) -> dict:
     tensors = {f"layer{i}.{p.name}": p.value
                for i, layer in enumerate(net.layers) for p in layer.parameters()}
     for i, layer in enumerate(net.layers):
-        if hasattr(layer, "buffers"):
-            tensors.update({f"layer{i}.{k}": v for k, v in layer.buffers().items()})
+        tensors.update({f"layer{i}.{k}": v for k, v in layer.buffers().items()})
     return {k: np.ascontiguousarray(v) for k, v in tensors.items()}
 
 
@@ -169,9 +168,8 @@ def _load(blob, path) -> Network:
     for i, layer in enumerate(net.layers):           # write into the live arrays
         for p in layer.parameters():
             p.value[...] = tensors[f"layer{i}.{p.name}"]
-        if hasattr(layer, "buffers"):
-            for k, v in layer.buffers().items():
-                v[...] = tensors[f"layer{i}.{k}"]
+        for k, v in layer.buffers().items():
+            v[...] = tensors[f"layer{i}.{k}"]
     net.loss = _load_loss(header.get("loss"), path)
     metadata = header.get("metadata")
     if metadata is not None and not isinstance(metadata, dict):

@@ -18,12 +18,12 @@ from . import _fitdata as data
 from . import _kernels, backprop
 from . import checkpoint as ckpt
 from . import distributed as mpi
-from ._validation import check_positive, lookup
+from ._validation import check_positive, check_seed, lookup
 from .callbacks import CallbackList, EarlyStopping, LossTolerance, ProgressBar
 from .data import is_source
 from .errors import ConfigError, FFBPError
 from .history import History
-from .optim import apply_updates, gd
+from .optim import GradientTransformation, apply_updates, gd
 
 REMEDIES = ("lower the learning rate, clip the gradients (e.g. clip_norm=1.0), add batch "
             "normalisation, use ReLU instead of a saturating activation, or add weight decay")
@@ -119,8 +119,9 @@ def _fit(net, X, y, loss, optimizer, comm, *, epochs, batch_size, shuffle, valid
          checkpoint_every, resume, on_nan) -> History:
     loss = net.check_loss(loss)
     optimizer = gd(0.1) if optimizer is None else optimizer
-    if not (hasattr(optimizer, "init") and hasattr(optimizer, "update")):
+    if not isinstance(optimizer, GradientTransformation):
         raise ConfigError(f"optimizer must be an ffbp.optim transformation, got {optimizer!r}")
+    seed = check_seed(seed)
     check_positive(epochs, "epochs", integer=True)
     check_positive(batch_size, "batch_size", integer=True, allow_none=True)
     check_positive(n_iter_no_change, "n_iter_no_change", integer=True)

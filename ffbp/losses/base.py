@@ -101,7 +101,11 @@ class Loss:
     # -- shared helpers ----------------------------------------------------------------
     @staticmethod
     def _as_array(T, name):
-        T = np.asarray(T)
+        try:
+            T = np.asarray(T)
+        except (ValueError, TypeError):        # ragged nested lists, odd objects
+            raise DataError(f"{name} could not be read as an array of numbers (rows of "
+                            f"different lengths?)") from None
         if not (np.issubdtype(T.dtype, np.number) or np.issubdtype(T.dtype, np.bool_)):
             raise DataError(f"{name} must be numeric, got dtype {T.dtype}")
         return T
