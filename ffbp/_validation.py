@@ -40,15 +40,7 @@ def as_matrix(X, name: str, dtype, n_features: int | None = None,
             return as_sparse_matrix(X, name, dtype, n_features)
         raise DataError(f"{name} is a scipy sparse matrix, which this function does not "
                         f"take: pass a dense array (X.toarray())")
-    try:
-        arr = np.asarray(X)
-    except Exception as exc:  # ragged lists and the like
-        raise DataError(f"{name} could not be read as an array: {exc}") from None
-    if arr.dtype == object or not (
-        np.issubdtype(arr.dtype, np.number) or np.issubdtype(arr.dtype, np.bool_)
-    ):
-        raise DataError(f"{name} must be numeric, got an array of dtype {arr.dtype}")
-    check_real(arr, name)
+    arr = read_numeric(X, name)
     if arr.ndim == 1 and n_features is not None and arr.shape[0] == n_features:
         arr = arr.reshape(1, -1)
     if arr.ndim != 2:
@@ -113,6 +105,21 @@ def check_real(arr, name: str) -> None:
                         f"real numbers (pass .real if the imaginary parts are to be dropped)")
 
 
+def read_numeric(value, name: str) -> np.ndarray:
+    """``value`` as an array of real numbers (or booleans), not yet cast: a DataError naming
+    ``name`` for ragged lists, text, objects or complex values."""
+    try:
+        arr = np.asarray(value)
+    except Exception as exc:  # ragged lists and the like
+        raise DataError(f"{name} could not be read as an array: {exc}") from None
+    if arr.dtype == object or not (
+        np.issubdtype(arr.dtype, np.number) or np.issubdtype(arr.dtype, np.bool_)
+    ):
+        raise DataError(f"{name} must be numeric, got an array of dtype {arr.dtype}")
+    check_real(arr, name)
+    return arr
+
+
 def check_finite(arr: np.ndarray, name: str, first_row: int = 0) -> None:
     """Raise ``DataError`` naming the first row with NaN or inf (counting from
     ``first_row``), or when ``arr`` is complex."""
@@ -134,15 +141,7 @@ def check_sample_weight(sample_weight, n_samples: int, dtype) -> np.ndarray | No
     whenever its shape is not what the caller thinks."""
     if sample_weight is None:
         return None
-    try:
-        w = np.asarray(sample_weight)
-    except Exception as exc:  # ragged lists and the like
-        raise DataError(f"sample_weight could not be read as an array: {exc}") from None
-    if w.dtype == object or not (
-        np.issubdtype(w.dtype, np.number) or np.issubdtype(w.dtype, np.bool_)
-    ):
-        raise DataError(f"sample_weight must be numeric, got an array of dtype {w.dtype}")
-    check_real(w, "sample_weight")
+    w = read_numeric(sample_weight, "sample_weight")
     if w.ndim != 1:
         raise ShapeError(f"sample_weight must be 1-D, one weight per sample (shape "
                          f"({n_samples},)), got shape {w.shape}")

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
+import time
 
 import numpy as np
 
@@ -163,4 +164,8 @@ def abort(comm: Comm, code: int) -> None:
     one: without this they would wait forever)."""
     sys.stderr.flush()
     sys.stdout.flush()
+    # The launcher forwards each rank's output through a pipe; Abort kills the job at once,
+    # and on a busy machine the line that names this rank's error was then sometimes lost
+    # before it was forwarded. A moment's grace on a path that ends the job anyway.
+    time.sleep(0.2)
     comm._comm.Abort(code)

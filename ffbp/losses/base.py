@@ -6,7 +6,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from .._validation import check_finite, check_sample_weight
+from .._validation import check_finite, check_sample_weight, read_numeric
 from ..errors import ConfigError, DataError, ShapeError
 
 
@@ -101,14 +101,7 @@ class Loss:
     # -- shared helpers ----------------------------------------------------------------
     @staticmethod
     def _as_array(T, name):
-        try:
-            T = np.asarray(T)
-        except (ValueError, TypeError):        # ragged nested lists, odd objects
-            raise DataError(f"{name} could not be read as an array of numbers (rows of "
-                            f"different lengths?)") from None
-        if not (np.issubdtype(T.dtype, np.number) or np.issubdtype(T.dtype, np.bool_)):
-            raise DataError(f"{name} must be numeric, got dtype {T.dtype}")
-        return T
+        return read_numeric(T, name)
 
     def _checked(self, Y, T, sample_weight):
         Y = np.asarray(Y)
