@@ -10,7 +10,14 @@ from . import data, errors, init, losses, optim
 from ._version import __version__
 from .callbacks import Callback, EarlyStopping, LambdaCallback
 from .diagnostics import GradientHealth, GradientHealthWarning
-from .errors import ConfigError, ConvergenceWarning, DataError, NotFittedError, ShapeError
+from .errors import (
+    ConfigError,
+    ConvergenceWarning,
+    DataError,
+    ModelFileWarning,
+    NotFittedError,
+    ShapeError,
+)
 from .explain import Explanation, explain
 from .gradcheck import GradcheckReport, gradcheck
 from .history import History
@@ -31,6 +38,7 @@ from .layers import (
     Step,
     Tanh,
 )
+from .mlp import mlp
 from .network import Network
 from .onnx import export_onnx
 from .parameter import Parameter
@@ -39,10 +47,11 @@ from .training import DivergenceError, TrainingInterrupted, fit
 
 __all__ = [
     "explain", "Explanation", "GradientHealth", "GradientHealthWarning",
-    "Network", "Parameter", "Layer", "Dense", "Activation", "Identity", "Step", "Sigmoid", "Tanh",
-    "ReLU", "LeakyReLU", "ELU", "Softmax", "LogSoftmax", "BatchNorm", "Dropout", "Perceptron",
-    "gradcheck", "GradcheckReport", "fit", "History", "Callback", "EarlyStopping",
-    "LambdaCallback", "DivergenceError", "TrainingInterrupted", "losses", "optim", "init",
-    "errors", "data", "ConfigError", "DataError", "ShapeError", "NotFittedError",
-    "ConvergenceWarning", "save", "load", "ModelFileError", "export_onnx", "__version__",
+    "Network", "mlp", "Parameter", "Layer", "Dense", "Activation", "Identity", "Step",
+    "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "ELU", "Softmax", "LogSoftmax", "BatchNorm",
+    "Dropout", "Perceptron", "gradcheck", "GradcheckReport", "fit", "History", "Callback",
+    "EarlyStopping", "LambdaCallback", "DivergenceError", "TrainingInterrupted", "losses",
+    "optim", "init", "errors", "data", "ConfigError", "DataError", "ShapeError",
+    "NotFittedError", "ConvergenceWarning", "save", "load", "ModelFileError",
+    "ModelFileWarning", "export_onnx", "__version__",
 ]

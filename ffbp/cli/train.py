@@ -17,9 +17,8 @@ from .._validation import lookup
 from ..data import ArraySource
 from ..distributed import Comm, world
 from ..errors import ConfigError, DataError, FFBPError
-from ..layers import Dense
-from ..layers import activations as _activations
 from ..losses import BinaryCrossEntropy, BinaryCrossEntropyWithLogits, Hinge
+from ..mlp import mlp
 from . import data, options, paths, shards
 from . import target as target_column
 from .commands import (
@@ -32,7 +31,6 @@ from .commands import (
 )
 
 BINARY_LOSSES = (BinaryCrossEntropy, BinaryCrossEntropyWithLogits, Hinge)
-RELU_LIKE = (_activations.ReLU, _activations.LeakyReLU, _activations.ELU)
 
 
 def _optimizers():
@@ -60,20 +58,10 @@ def _loss_name(loss) -> str:
 
 
 def build_network(n_inputs, n_outputs, opts, loss):
-    from ..network import Network
-
-    activation = _activations.get(opts["activation"])     # checks the name even without
-    init = opts["init"]                                    # hidden layers
-    if init == "auto":
-        init = "he_normal" if isinstance(activation, RELU_LIKE) else "glorot_uniform"
-    widths = [n_inputs, *opts["hidden"]]
-    layers = []
-    for a, b in zip(widths[:-1], widths[1:], strict=True):
-        layers += [Dense(a, b, init=init), _activations.get(opts["activation"])]
-    layers.append(Dense(widths[-1], n_outputs))
-    if loss.requires:                                      # Softmax, LogSoftmax or Sigmoid
-        layers.append(next(iter(loss.requires))())
-    return Network(layers, seed=opts["seed"], dtype=np.dtype(opts["dtype"]))
+    """The MLP of the options (``ffbp.mlp``), ending in the output layer the loss needs."""
+    output = next(iter(loss.requires)) if loss.requires else None   # Softmax, Sigmoid, ...
+    return mlp(n_inputs, opts["hidden"], n_outputs, opts["activation"], output=output,
+               init=opts["init"], seed=opts["seed"], dtype=np.dtype(opts["dtype"]))
 
 
 def make_optimizer(opts):

@@ -96,11 +96,8 @@ class BaseMLP(_solvers.Solvers, BaseEstimator):
         if first:
             # Resolved before any attribute is set: a bad hyper-parameter leaves no
             # half-built estimator behind.
-            net = _parts.build_network(
-                X.shape[1], n_outputs, hidden=self.hidden_layer_sizes,
-                activation=self.activation, output=output, init=self.init,
-                batch_norm=bool(self.batch_norm), dropout=float(self.dropout),
-                seed=int(rng.randint(_SEED_BOUND)), dtype=X.dtype)
+            net = _parts.build_network(X.shape[1], n_outputs, self, output,
+                                       seed=int(rng.randint(_SEED_BOUND)), dtype=X.dtype)
             self.network_, self._rate = net, None
             self.n_outputs_, self.out_activation_ = n_outputs, out_activation
             self.n_layers_ = len(_parts.hidden_sizes(self.hidden_layer_sizes)) + 2

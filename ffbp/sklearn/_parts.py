@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import init as initializers
 from .. import optim
 from .._validation import lookup
 from ..errors import ConfigError
-from ..layers import ACTIVATIONS, BatchNorm, Dense, Dropout, Sigmoid
+from ..layers import ACTIVATIONS, Dense, Sigmoid
+from ..mlp import mlp
 from ..network import Network
 
 
@@ -59,18 +59,9 @@ def hidden_sizes(value) -> tuple[int, ...]:
     return tuple(int(s) for s in sizes)
 
 
-def activation_class(name) -> type:
-    """The activation layer class named ``name`` (any key of ``ffbp.layers.ACTIVATIONS``)."""
-    if not isinstance(name, str):
-        raise ConfigError(f"activation must be one of the names {sorted(ACTIVATIONS)}, "
-                          f"got {name!r}")
-    return lookup(name, ACTIVATIONS, "activation")
-
-
-def build_network(n_features: int, n_outputs: int, *, hidden, activation, output, init,
-                  batch_norm: bool, dropout: float, seed: int, dtype) -> Network:
-    """The MLP: per hidden width h, Dense(h) → [BatchNorm(h)] → activation → [Dropout];
-    then Dense(n_outputs) → ``output`` (an activation class, or None for linear outputs).
+def build_network(n_features: int, n_outputs: int, est, output, seed: int, dtype) -> Network:
+    """``ffbp.mlp`` from the estimator's parameters, ending in ``output`` (an activation
+    class, or None for linear outputs).
 
     Shape: X (n_samples, n_features) -> Y (n_samples, n_outputs).
 
@@ -78,24 +69,16 @@ def build_network(n_features: int, n_outputs: int, *, hidden, activation, output
     (Glorot's bound; √(2 / …) with the logistic activation): random biases too, which keep
     saturating units apart from the start. A name or callable initialises every Dense
     layer's W (biases then start at 0, ffbp's default)."""
-    act = activation_class(activation)
+    if not isinstance(est.activation, str):
+        raise ConfigError(f"activation must be one of the names {sorted(ACTIVATIONS)}, "
+                          f"got {est.activation!r}")
+    act = lookup(est.activation, ACTIVATIONS, "activation")
     factor = 2.0 if act is Sigmoid else 6.0
-    hidden_init = out_init = glorot(factor) if init is None else initializers.get(init)
-    layers, width = [], n_features
-    for size in hidden_sizes(hidden):
-        layers.append(Dense(width, size, init=hidden_init))
-        if batch_norm:
-            # Before the non-linearity, as in Ioffe & Szegedy: normalise the net input h'.
-            layers.append(BatchNorm(size))
-        layers.append(act())
-        if dropout:
-            layers.append(Dropout(dropout))
-        width = size
-    layers.append(Dense(width, n_outputs, init=out_init))
-    if output is not None:
-        layers.append(output())
-    net = Network(layers, seed=seed, dtype=dtype)
-    if init is None:
+    init = glorot(factor) if est.init is None else est.init
+    net = mlp(n_features, hidden_sizes(est.hidden_layer_sizes), n_outputs, act,
+              output=output, init=init, output_init=init, batch_norm=bool(est.batch_norm),
+              dropout=float(est.dropout), seed=seed, dtype=dtype)
+    if est.init is None:
         seed_biases(net, factor, seed)
     return net
 
