@@ -104,7 +104,7 @@ def test_missing_file(tmp_path):
 
 
 def test_a_failed_save_leaves_the_previous_file_intact(rng, tmp_path, monkeypatch):
-    from ffbp import _container
+    from ffbp import _atomic
 
     net, X = _trained("relu", "softmax", rng)
     path = tmp_path / "m.ffbp"
@@ -114,7 +114,7 @@ def test_a_failed_save_leaves_the_previous_file_intact(rng, tmp_path, monkeypatc
     def crash(fd):                     # the temporary is written, then the disk fails
         raise OSError("disk full")
 
-    monkeypatch.setattr(_container.os, "fsync", crash)
+    monkeypatch.setattr(_atomic.os, "fsync", crash)
     with pytest.raises(OSError, match="disk full"):
         ffbp.save(net, path)
     assert path.read_bytes() == before

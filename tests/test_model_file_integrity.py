@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 import ffbp
-from ffbp import _container
+from ffbp import _atomic, _container
 from ffbp import checkpoint as ckpt
 from ffbp.errors import ModelFileWarning
 from ffbp.io import ModelFileError
@@ -373,11 +373,11 @@ def _dead_pid():
 
 
 def test_the_next_save_removes_only_stale_temporaries(tmp_path):
-    host = _container._host()
+    host = _atomic._host()
     sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     try:
         dead, alive = _dead_pid(), sleeper.pid
-        old = time.time() - _container.STALE_AFTER - 60
+        old = time.time() - _atomic.STALE_AFTER - 60
         files = {                                      # name: (age, removed?)
             f".ffbp-{dead}-0123abcd-{host}.tmp": (None, True),        # writer killed
             f".ffbp-{alive}-0123abcd-{host}.tmp": (None, False),      # a save under way

@@ -22,7 +22,7 @@ CLI_FORMAT = 1
 GRADCHECK_TOL = 1e-6
 
 
-def _targets(y, net):
+def loss_targets(y, net):
     """Encoded targets in the form the network's loss takes (0/1 column for binary losses)."""
     return y.reshape(-1, 1) if net.n_outputs == 1 else y
 
@@ -121,7 +121,7 @@ def metric_sums(net, X, y) -> dict:
     if len(X) == 0:
         return sums
     Y = net.outputs(X)                   # inference mode, in chunks on large tables
-    sums["loss"] = float(net.loss(Y, _targets(y, net))) * len(X)
+    sums["loss"] = float(net.loss(Y, loss_targets(y, net))) * len(X)
     if target["task"] == "classification":
         index = np.asarray(net.loss.decide(Y)).reshape(-1)
         np.add.at(sums["confusion"], (y, index), 1)
@@ -149,7 +149,7 @@ def finish_metrics(net, sums) -> dict:
     return result
 
 
-def _metric_table(rows: dict) -> str:
+def metric_table(rows: dict) -> str:
     """rows: {name: metrics} -> an aligned table of the scalar metrics."""
     keys = [k for k in ("loss", "accuracy", "mse", "mae", "r2")
             if any(k in m for m in rows.values())]
@@ -160,7 +160,7 @@ def _metric_table(rows: dict) -> str:
     return "\n".join(lines)
 
 
-def _labels_text(classes, limit=10) -> str:
+def labels_text(classes, limit=10) -> str:
     shown = ", ".join(map(repr, classes[:limit]))
     return shown + (f", ... ({len(classes)} in all)" if len(classes) > limit else "")
 
@@ -240,7 +240,7 @@ def run_summary(args) -> int:
     target = meta["target"]
     print(f"\ntarget: {target['name']!r}, {target['task']} ({meta.get('task_reason', '')})")
     if target["task"] == "classification":
-        print(f"classes: {_labels_text(target['classes'], 50)}")
+        print(f"classes: {labels_text(target['classes'], 50)}")
     else:
         print(f"scaling: the network learns the target standardised with mean "
               f"{target['mean']:.6g}, std {target['std']:.6g} (its loss is in those units)")
@@ -266,7 +266,7 @@ def run_summary(args) -> int:
         print("options: " + ", ".join(f"{k}={'default' if v is None else v}"
                                       for k, v in opts.items()))
         if training.get("metrics"):
-            print(_metric_table(training["metrics"]))
+            print(metric_table(training["metrics"]))
     return 0
 
 
@@ -279,7 +279,7 @@ def run_gradcheck(args) -> int:
     y_col = data.column(df, target["name"], args.data, "target column")
     X = prepare(net, df, args.data)
     y = target_column.encode_target(y_col, target, args.data)
-    report = gradcheck(net, net.loss, X, _targets(y, net),
+    report = gradcheck(net, net.loss, X, loss_targets(y, net),
                        max_per_parameter=args.max_per_parameter)
     print(report)
     if report.max_error >= args.tol:
@@ -306,7 +306,7 @@ def run_explain(args) -> int:
     y = target_column.encode_target(data.column(df, target["name"], args.data, "target column"),
                            target, args.data)
     X = prepare(net, df, args.data)
-    result = explain(net, net.loss, X[0], _targets(y, net)[0], layer=args.layer, i=args.i,
+    result = explain(net, net.loss, X[0], loss_targets(y, net)[0], layer=args.layer, i=args.i,
                      j=args.j, lr=args.lr, bias=args.bias)
     render = {"text": str, "markdown": lambda e: e.to_markdown(),
               "latex": lambda e: e.to_latex(), "json": lambda e: json.dumps(e.to_dict())}

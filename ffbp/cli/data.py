@@ -22,6 +22,18 @@ import sys
 import numpy as np
 
 from ..errors import ConfigError, DataError, FFBPError
+from .values import (  # noqa: F401  (the column readers, also used as data.<name>)
+    category_keys,
+    first_index,
+    is_numeric_column,
+    key,
+    numbers,
+    pandas,
+    plain,
+    row_number,
+    shown,
+    sorted_labels,
+)
 
 CSV = (".csv", ".tsv", ".txt")
 PARQUET = (".parquet", ".pq")
@@ -41,15 +53,6 @@ SILENT = False
 def warn(message: str) -> None:
     if not SILENT:
         print(f"ffbp: warning: {message}", file=sys.stderr)
-
-
-def pandas():
-    try:
-        import pandas as pd
-    except ImportError:
-        raise FFBPError('reading CSV or Parquet files needs pandas and pyarrow: '
-                        'pip install "ffbp[cli]"') from None
-    return pd
 
 
 def table_format(path: str) -> str:
@@ -142,86 +145,6 @@ def column(df, name, path, what="column"):
     raise DataError(f"{path} has no {what} {name!r}{hint}; its columns: {cols}")
 
 
-# -- values ----------------------------------------------------------------------------
-def plain(value):
-    """A JSON-able Python scalar for a table value (whole-number floats become ints)."""
-    if hasattr(value, "item"):
-        value = value.item()
-    if isinstance(value, bool) or isinstance(value, str) or isinstance(value, int):
-        return value
-    if isinstance(value, float):
-        return int(value) if value.is_integer() else value
-    return str(value)
-
-
-def shown(value) -> str:
-    """A table value for a message: 1e+200, 'red' (not np.float64(1e+200))."""
-    return repr(value.item() if hasattr(value, "item") else value)
-
-
-def key(value) -> str:
-    """How a category or class label is matched between files: 1, 1.0 and "1" are the
-    same label, so a CSV and a Parquet file of the same data agree."""
-    return str(plain(value))
-
-
-def _is_numeric(series) -> bool:
-    from pandas.api.types import is_bool_dtype, is_numeric_dtype
-
-    return is_numeric_dtype(series.dtype) and not is_bool_dtype(series.dtype)
-
-
-def _first(mask) -> int:
-    return int(np.flatnonzero(np.asarray(mask))[0])
-
-
-def row_number(series, i: int) -> int:
-    """The table row (from 1, after the header) of position ``i`` of ``series``: its index
-    label counts rows from 0 in the whole file, also for a subset of the rows (the training
-    part) and for a rank's part of the file (``ffbp train --distributed``)."""
-    label = series.index[i]
-    return int(label) + 1 if isinstance(label, (int, np.integer)) else i + 1
-
-
-def _numbers(series, name, path) -> np.ndarray:
-    """A float64 array of a column that must be numeric; missing values are NaN."""
-    pd = pandas()
-    if _is_numeric(series):
-        values = series.to_numpy(dtype=np.float64, na_value=np.nan)
-    else:
-        values = pd.to_numeric(series, errors="coerce").to_numpy(np.float64, na_value=np.nan)
-        bad = np.isnan(values) & ~series.isna().to_numpy()
-        if bad.any():
-            i = _first(bad)
-            raise DataError(f"{path}: column {name!r} must be numeric but row "
-                            f"{row_number(series, i)} holds "
-                            f"{series.iloc[i]!r}")
-    if np.isinf(values).any():
-        i = _first(np.isinf(values))
-        raise DataError(f"{path}: column {name!r} has an infinite value at row "
-                        f"{row_number(series, i)}")
-    return values
-
-
-def _keys(series) -> np.ndarray:
-    """The category key of every value (None where missing), as an object array."""
-    missing = series.isna().to_numpy()
-    keys = np.array([None if m else key(v) for v, m in zip(series.tolist(), missing,
-                                                              strict=True)], dtype=object)
-    return keys
-
-
-def _sorted_labels(values) -> list:
-    """Distinct labels, numbers (in numeric order) before text, de-duplicated by ``key``."""
-    seen = {}
-    for v in values:
-        seen.setdefault(key(v), plain(v))
-    numbers = sorted((v for v in seen.values() if isinstance(v, (int, float))),
-                     key=lambda v: (float(v), str(v)))
-    others = sorted((v for v in seen.values() if not isinstance(v, (int, float))), key=str)
-    return numbers + others
-
-
 # -- features ----------------------------------------------------------------------------
 def fit_features(df, target, categorical, drop, path) -> list[dict]:
     """The preprocessing of every feature column, fitted on ``df`` (the training rows)."""
@@ -248,9 +171,9 @@ def summarize_features(df, target, categorical, drop, path, numeric=None) -> lis
     for name in feature_columns(df, target, categorical, drop, path):
         series = df[name]
         n_missing = int(series.isna().sum())
-        is_numeric = _is_numeric(series) if numeric is None else numeric[name]
+        is_numeric = is_numeric_column(series) if numeric is None else numeric[name]
         if is_numeric and name not in categorical:
-            values = _numbers(series, name, path)
+            values = numbers(series, name, path)
             count = len(values) - n_missing
             with np.errstate(over="ignore", invalid="ignore"):
                 mean = float(np.nanmean(values)) if count else 0.0
@@ -260,9 +183,9 @@ def summarize_features(df, target, categorical, drop, path, numeric=None) -> lis
                           "m2": m2})
             continue
         specs.append({"name": name, "kind": "categorical",
-                      "categories": {k for k in _keys(series) if k is not None},
+                      "categories": {k for k in category_keys(series) if k is not None},
                       "missing": n_missing > 0,
-                      "typos": None if _is_numeric(series) or name in categorical
+                      "typos": None if is_numeric_column(series) or name in categorical
                       else typo_summary(series)})
     return specs
 
@@ -338,7 +261,7 @@ def typo_summary(series) -> dict:
     bad = pd.to_numeric(present, errors="coerce").isna().to_numpy()
     first = None
     if bad.any():
-        i = _first(bad)
+        i = first_index(bad)
         first = (repr(present.iloc[i]),
                  row_number(series, series.index.get_loc(present.index[i])))
     return {"present": len(present), "bad": int(bad.sum()), "first": first}
@@ -379,7 +302,7 @@ def transform(df, specs, path) -> np.ndarray:
     for spec in specs:
         name, series = spec["name"], df[spec["name"]]
         if spec["kind"] == "numeric":
-            values = _numbers(series, name, path)
+            values = numbers(series, name, path)
             values = np.where(np.isnan(values), spec["mean"], values)
             blocks.append(((values - spec["mean"]) / spec["std"])[:, None])
             continue
@@ -387,7 +310,7 @@ def transform(df, specs, path) -> np.ndarray:
         index = {c: j for j, c in enumerate(categories)}
         width = len(categories) + bool(spec["missing"])
         block = np.zeros((len(df), width))
-        keys = _keys(series)
+        keys = category_keys(series)
         unknown = []
         for row, k in enumerate(keys):
             if k is None:

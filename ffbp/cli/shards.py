@@ -75,7 +75,7 @@ def agree_on_types(df, path, comm):
     text in all of them: a CSV column holding "0.50" and, further down, "n/a" is text for
     one process reading the whole file, but a part without the "n/a" would read numbers,
     and its categories ("0.5") would not match. (Parquet's schema fixes the types.)"""
-    numeric = {c: data._is_numeric(df[c]) for c in df.columns}
+    numeric = {c: data.is_numeric_column(df[c]) for c in df.columns}
     kinds = comm.allgather(numeric)
     text = [c for c in df.columns if numeric[c] and not all(k.get(c) for k in kinds)]
     if not text or data.table_format(os.fspath(path)) == "parquet":
@@ -120,7 +120,7 @@ def fit_preprocessing(train_df, all_df, opts, path, comm):
     parts = comm.allgather(target_column.summarize_target(all_df[target], task, target, path))
     task, why = target_column.decide_task(parts, task, target)
     names = data.feature_columns(train_df, target, opts["categorical"], opts["drop"], path)
-    numeric = {name: data._is_numeric(train_df[name]) for name in names}
+    numeric = {name: data.is_numeric_column(train_df[name]) for name in names}
     kinds = comm.allgather(numeric)
     numeric = {name: all(k.get(name, False) for k in kinds) for name in names}
     features = comm.allgather(data.summarize_features(

@@ -20,15 +20,15 @@ from .data import (
     MANY_CATEGORIES,
     MAX_AUTO_CLASSES,
     TOO_LARGE,
-    _first,
-    _is_numeric,
-    _keys,
-    _numbers,
-    _sorted_labels,
+    category_keys,
     check_moments,
+    first_index,
+    is_numeric_column,
     key,
     merge_moments,
+    numbers,
     row_number,
+    sorted_labels,
     typo_summary,
     warn,
     warn_typos,
@@ -39,7 +39,7 @@ def check_target(series, name, path) -> None:
     missing = series.isna().to_numpy()
     if missing.any():
         raise DataError(f"{path}: target column {name!r} has {int(missing.sum())} missing "
-                        f"value(s) (first at row {row_number(series, _first(missing))})")
+                        f"value(s) (first at row {row_number(series, first_index(missing))})")
 
 
 def infer_task(series, task, name, path="DATA") -> tuple[str, str]:
@@ -50,9 +50,9 @@ def infer_task(series, task, name, path="DATA") -> tuple[str, str]:
 def summarize_target(series, task, name, path) -> dict:
     """What ``decide_task`` needs of a part of the target column: is it numeric, its
     distinct values (at most one more than could be classes), are they whole numbers."""
-    numeric = _is_numeric(series)
+    numeric = is_numeric_column(series)
     if task == "regression" and not numeric:
-        _numbers(series, name, path)         # names the first row that is not a number
+        numbers(series, name, path)         # names the first row that is not a number
     summary = {"numeric": numeric, "rows": len(series), "distinct": [], "whole": True,
                "typos": typo_summary(series) if task == "auto" and not numeric else None}
     if numeric and task == "auto":
@@ -86,8 +86,8 @@ def decide_task(parts, task, name) -> tuple[str, str]:
 
 def summarize_target_values(all_rows, train_rows, name, task, path) -> dict:
     if task == "classification":
-        return {"labels": _sorted_labels(all_rows.tolist()), "rows": len(all_rows)}
-    values = _numbers(train_rows, name, path)
+        return {"labels": sorted_labels(all_rows.tolist()), "rows": len(all_rows)}
+    values = numbers(train_rows, name, path)
     with np.errstate(over="ignore", invalid="ignore"):
         mean = float(values.mean()) if len(values) else 0.0
         m2 = float(np.sum((values - mean) ** 2))
@@ -97,7 +97,7 @@ def summarize_target_values(all_rows, train_rows, name, task, path) -> dict:
 
 def merge_target(parts, name, task, path) -> dict:
     if task == "classification":
-        classes = _sorted_labels([v for p in parts for v in p["labels"]])
+        classes = sorted_labels([v for p in parts for v in p["labels"]])
         rows = sum(p["rows"] for p in parts)
         if len(classes) < 2:
             raise DataError(f"{path}: target {name!r} has a single class {classes[0]!r}; "
@@ -117,9 +117,9 @@ def encode_target(series, spec, path) -> np.ndarray:
     """Class indices (int64), or the standardised regression target (float64)."""
     check_target(series, spec["name"], path)
     if spec["task"] == "regression":
-        return (_numbers(series, spec["name"], path) - spec["mean"]) / spec["std"]
+        return (numbers(series, spec["name"], path) - spec["mean"]) / spec["std"]
     index = {key(c): i for i, c in enumerate(spec["classes"])}
-    keys = _keys(series)
+    keys = category_keys(series)
     out = np.empty(len(keys), dtype=np.int64)
     for row, k in enumerate(keys):
         if k not in index:

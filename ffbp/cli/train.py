@@ -23,11 +23,11 @@ from . import data, options, paths, shards
 from . import target as target_column
 from .commands import (
     CLI_FORMAT,
-    _labels_text,
-    _metric_table,
-    _targets,
     finish_metrics,
+    labels_text,
+    loss_targets,
     metric_sums,
+    metric_table,
 )
 
 BINARY_LOSSES = (BinaryCrossEntropy, BinaryCrossEntropyWithLogits, Hinge)
@@ -157,7 +157,7 @@ def run_train(args) -> int:
     optimizer = make_optimizer(opts)
     X_val = data.transform(val_df, features, label)
     y_val = target_column.encode_target(val_df[target], spec, label)
-    validation = (X_val, _targets(y_val, net)) if n_val else None
+    validation = (X_val, loss_targets(y_val, net)) if n_val else None
     settings = {k: v for k, v in opts.items()
                 if k not in ("output", "quiet", "checkpoint", "resume", "distributed")}
     settings["loss"] = _loss_name(loss)
@@ -173,8 +173,8 @@ def run_train(args) -> int:
         from ..diagnostics import GradientHealth
 
         probe = slice(0, min(256, len(X_train)))     # a fixed batch: comparable epoch to epoch
-        health = GradientHealth(probe=(X_train[probe], _targets(y_train[probe], net)))
-    train_data = (X_train, _targets(y_train, net))
+        health = GradientHealth(probe=(X_train[probe], loss_targets(y_train[probe], net)))
+    train_data = (X_train, loss_targets(y_train, net))
     if opts["distributed"]:         # every rank trains on its own rows (see ffbp.cli.shards)
         train_data = (ArraySource(*train_data, partitioned=True), None)
         validation = validation and ArraySource(*validation, partitioned=True)
@@ -223,7 +223,7 @@ def run_train(args) -> int:
         raise DataError(f"{exc}{lost}") from None
 
     n_num = sum(f["kind"] == "numeric" for f in features)
-    what = (f"{n_classes} classes: {_labels_text(spec['classes'])}"
+    what = (f"{n_classes} classes: {labels_text(spec['classes'])}"
             if task == "classification" else f"mean {spec['mean']:.4g}, std {spec['std']:.4g}")
     arch = "-".join(str(w) for w in [net.n_features, *opts["hidden"], net.n_outputs])
     print(f"task: {task} of {target!r} ({why}); {what}")
@@ -235,7 +235,7 @@ def run_train(args) -> int:
     print(f"network: {arch}, {hidden}{output} output, "
           f"{settings['loss']} loss, {opts['optimizer']} optimiser")
     print(f"trained {history.epochs} epochs in {seconds:.2f} s ({history.stop_reason})")
-    print(_metric_table(results))
+    print(metric_table(results))
     print(f"saved {opts['output']}")
     if health is not None and health.messages:
         print(f"diagnostics: {len(health.messages)} warning(s), see above")

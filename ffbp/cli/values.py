@@ -1,0 +1,101 @@
+"""Table values as the CLI reads them: numbers of a column, category keys, labels, rows.
+
+Rows in messages are counted from 1, after the header.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import DataError, FFBPError
+
+
+def pandas():
+    try:
+        import pandas as pd
+    except ImportError:
+        raise FFBPError('reading CSV or Parquet files needs pandas and pyarrow: '
+                        'pip install "ffbp[cli]"') from None
+    return pd
+
+
+
+def plain(value):
+    """A JSON-able Python scalar for a table value (whole-number floats become ints)."""
+    if isinstance(value, np.generic):          # a NumPy scalar: its Python value
+        value = value.item()
+    if isinstance(value, bool) or isinstance(value, str) or isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return int(value) if value.is_integer() else value
+    return str(value)
+
+
+def shown(value) -> str:
+    """A table value for a message: 1e+200, 'red' (not np.float64(1e+200))."""
+    return repr(value.item() if isinstance(value, np.generic) else value)
+
+
+def key(value) -> str:
+    """How a category or class label is matched between files: 1, 1.0 and "1" are the
+    same label, so a CSV and a Parquet file of the same data agree."""
+    return str(plain(value))
+
+
+def is_numeric_column(series) -> bool:
+    """A numeric column (booleans are categories, not numbers)."""
+    from pandas.api.types import is_bool_dtype, is_numeric_dtype
+
+    return is_numeric_dtype(series.dtype) and not is_bool_dtype(series.dtype)
+
+
+def first_index(mask) -> int:
+    """The position of the first True in ``mask``."""
+    return int(np.flatnonzero(np.asarray(mask))[0])
+
+
+def row_number(series, i: int) -> int:
+    """The table row (from 1, after the header) of position ``i`` of ``series``: its index
+    label counts rows from 0 in the whole file, also for a subset of the rows (the training
+    part) and for a rank's part of the file (``ffbp train --distributed``)."""
+    label = series.index[i]
+    return int(label) + 1 if isinstance(label, (int, np.integer)) else i + 1
+
+
+def numbers(series, name, path) -> np.ndarray:
+    """A float64 array of a column that must be numeric; missing values are NaN."""
+    pd = pandas()
+    if is_numeric_column(series):
+        values = series.to_numpy(dtype=np.float64, na_value=np.nan)
+    else:
+        values = pd.to_numeric(series, errors="coerce").to_numpy(np.float64, na_value=np.nan)
+        bad = np.isnan(values) & ~series.isna().to_numpy()
+        if bad.any():
+            i = first_index(bad)
+            raise DataError(f"{path}: column {name!r} must be numeric but row "
+                            f"{row_number(series, i)} holds "
+                            f"{series.iloc[i]!r}")
+    if np.isinf(values).any():
+        i = first_index(np.isinf(values))
+        raise DataError(f"{path}: column {name!r} has an infinite value at row "
+                        f"{row_number(series, i)}")
+    return values
+
+
+def category_keys(series) -> np.ndarray:
+    """The category key of every value (None where missing), as an object array."""
+    missing = series.isna().to_numpy()
+    keys = np.array([None if m else key(v) for v, m in zip(series.tolist(), missing,
+                                                              strict=True)], dtype=object)
+    return keys
+
+
+def sorted_labels(values) -> list:
+    """Distinct labels, numbers (in numeric order) before text, de-duplicated by ``key``."""
+    seen = {}
+    for v in values:
+        seen.setdefault(key(v), plain(v))
+    numbers = sorted((v for v in seen.values() if isinstance(v, (int, float))),
+                     key=lambda v: (float(v), str(v)))
+    others = sorted((v for v in seen.values() if not isinstance(v, (int, float))), key=str)
+    return numbers + others
