@@ -53,8 +53,7 @@ def main(argv=None) -> None:
     parser.add_argument("--samples", type=int, default=60_000)
     parser.add_argument("--batch-size", type=int, default=128)
     args = parser.parse_args(argv)
-    from .run import FRAMEWORKS
-    from .workload import mnist_like
+    from .workload import FRAMEWORKS, mnist_like
 
     module = importlib.import_module(FRAMEWORKS[args.framework])
     X, y = mnist_like(args.samples)

@@ -22,13 +22,8 @@ import time
 
 from . import machine, report
 from .memory import measure as measure_memory
-from .workload import TABULAR_BATCH, mnist_like, result, tabular, time_it
+from .workload import FRAMEWORKS, TABULAR_BATCH, mnist_like, result, tabular, time_it
 
-FRAMEWORKS = {          # run in this order: PyTorch's OpenMP threads last among the BLAS users
-    "ffbp": "benchmarks.bench_ffbp", "gemm": "benchmarks.bench_gemm",
-    "sklearn": "benchmarks.bench_sklearn", "torch": "benchmarks.bench_torch",
-    "onnx": "benchmarks.bench_onnx",
-}
 BATCH_SIZES = (32, 128, 1024)
 MEMORY_FRAMEWORKS = ("ffbp", "torch", "sklearn")
 

@@ -13,6 +13,14 @@ import time
 
 import numpy as np
 
+#: Each framework's benchmark module, in the order they run: PyTorch's OpenMP threads last
+#: among the BLAS users. (run.py times them, memory.py measures them.)
+FRAMEWORKS = {
+    "ffbp": "benchmarks.bench_ffbp", "gemm": "benchmarks.bench_gemm",
+    "sklearn": "benchmarks.bench_sklearn", "torch": "benchmarks.bench_torch",
+    "onnx": "benchmarks.bench_onnx",
+}
+
 MNIST_WIDTHS = (784, 256, 128, 10)     # ReLU between, softmax cross-entropy at the end
 TABULAR_WIDTHS = (20, 64, 64, 1)       # ReLU between, MSE
 LEARNING_RATE = 1e-3
