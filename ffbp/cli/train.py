@@ -11,7 +11,7 @@ import time
 
 import numpy as np
 
-from .. import DivergenceError
+from .. import DivergenceError, optim
 from .. import losses as _losses
 from .._validation import lookup
 from ..data import ArraySource
@@ -31,13 +31,6 @@ from .commands import (
 )
 
 BINARY_LOSSES = (BinaryCrossEntropy, BinaryCrossEntropyWithLogits, Hinge)
-
-
-def _optimizers():
-    from ..optim import aliases
-
-    return {"sgd": aliases.sgd, "gd": aliases.gd, "momentum": aliases.momentum,
-            "adam": aliases.adam, "adamw": aliases.adamw, "rmsprop": aliases.rmsprop}
 
 
 # -- building ----------------------------------------------------------------------------
@@ -65,7 +58,7 @@ def build_network(n_inputs, n_outputs, opts, loss):
 
 
 def make_optimizer(opts):
-    make = lookup(opts["optimizer"], _optimizers(), "optimizer")
+    make = lookup(opts["optimizer"], optim.ALIASES, "optimizer")
     kwargs = {k: v for k, v in (("learning_rate", opts["lr"]),
                                 ("weight_decay", opts["weight_decay"]),
                                 ("clip_norm", opts["clip_norm"])) if v is not None}

@@ -8,7 +8,7 @@ Links (``transforms``) are chained into optimisers (``aliases``), optax style::
 """
 
 from . import schedules
-from .aliases import adam, adamw, gd, momentum, rmsprop, sgd
+from .aliases import ALIASES, adam, adamw, gd, momentum, rmsprop, sgd
 from .base import GradientTransformation, apply_updates, chain
 from .schedules import (
     ReduceOnPlateau,
@@ -33,7 +33,7 @@ __all__ = [
     "GradientTransformation", "chain", "apply_updates",
     "scale_by_learning_rate", "identity", "trace", "scale_by_adam", "scale_by_rms",
     "add_decayed_weights", "clip_by_global_norm", "clip",
-    "gd", "sgd", "momentum", "adam", "adamw", "rmsprop",
+    "gd", "sgd", "momentum", "adam", "adamw", "rmsprop", "ALIASES",
     "schedules", "constant", "step_decay", "exponential", "cosine", "reduce_on_plateau",
     "ReduceOnPlateau",
 ]

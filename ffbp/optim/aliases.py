@@ -95,3 +95,10 @@ def rmsprop(learning_rate=1e-2, decay: float = 0.99, eps: float = 1e-8,
     return _build(clip_norm, _decay(weight_decay, mask), scale_by_rms(decay, eps),
                   None if _off(momentum, "momentum") else trace(momentum),
                   scale_by_learning_rate(learning_rate))
+
+
+#: Every optimiser by name, for whoever picks one from a string (the ``ffbp`` command's
+#: ``--optimizer``, the estimators' ``optimizer=``); each is called as
+#: ``ALIASES[name](learning_rate, ...)``.
+ALIASES = {"sgd": sgd, "gd": gd, "momentum": momentum, "adam": adam, "adamw": adamw,
+           "rmsprop": rmsprop}

@@ -13,18 +13,9 @@ import math
 import numpy as np
 
 from .. import _kernels
-from .._validation import check_positive
+from .._validation import check_number, check_positive
 from ..errors import ConfigError
 from .base import GradientTransformation
-
-
-def _check_range(value, name, low=0.0, high=math.inf, high_open=True):
-    """``value`` in [low, high) (or [low, high]); ConfigError otherwise."""
-    ok = isinstance(value, (int, float, np.number)) and not isinstance(value, bool)
-    if not ok or not (low <= value and (value < high if high_open else value <= high)):
-        bracket = ")" if high_open else "]"
-        raise ConfigError(f"{name} must be a number in [{low}, {high}{bracket}, got {value!r}")
-    return float(value)
 
 
 def scale_by_learning_rate(learning_rate) -> GradientTransformation:
@@ -59,7 +50,7 @@ def identity() -> GradientTransformation:
 def trace(decay: float, nesterov: bool = False) -> GradientTransformation:
     """Momentum (torch SGD convention, no dampening): buf ← μ buf + g, buf₀ = 0;
     u = buf, or with ``nesterov`` u = g + μ buf (the gradient plus the look-ahead)."""
-    mu = _check_range(decay, "momentum decay", 0.0, 1.0)
+    mu = check_number(decay, "momentum decay", 0.0, 1.0, high_open=True)
 
     def init(params, net=None):
         return {"trace": np.zeros_like(params), "_scratch": np.empty_like(params),
@@ -87,9 +78,9 @@ def scale_by_adam(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8
         m ← β₁ m + (1 − β₁) g,   v ← β₂ v + (1 − β₂) g²,
         u = m̂ / (√v̂ + ε),       m̂ = m / (1 − β₁ᵗ),  v̂ = v / (1 − β₂ᵗ).
     """
-    b1 = _check_range(b1, "b1", 0.0, 1.0)
-    b2 = _check_range(b2, "b2", 0.0, 1.0)
-    eps = _check_range(eps, "eps")
+    b1 = check_number(b1, "b1", 0.0, 1.0, high_open=True)
+    b2 = check_number(b2, "b2", 0.0, 1.0, high_open=True)
+    eps = check_number(eps, "eps", 0.0)
 
     def init(params, net=None):
         return {"count": 0, "mu": np.zeros_like(params), "nu": np.zeros_like(params),
@@ -125,8 +116,8 @@ def scale_by_rms(decay: float = 0.99, eps: float = 1e-8) -> GradientTransformati
 
         s ← ρ s + (1 − ρ) g²,   u = g / (√s + ε).
     """
-    rho = _check_range(decay, "decay", 0.0, 1.0)
-    eps = _check_range(eps, "eps")
+    rho = check_number(decay, "decay", 0.0, 1.0, high_open=True)
+    eps = check_number(eps, "eps", 0.0)
 
     def init(params, net=None):
         return {"nu": np.zeros_like(params), "_scratch": np.empty_like(params),
@@ -171,7 +162,7 @@ def add_decayed_weights(weight_decay: float, mask=None) -> GradientTransformatio
     biases, tutorial 002), else every parameter; or a flat bool array; or a callable
     net -> bool array. Placed before an adaptive link this is L2 regularisation (torch Adam's
     ``weight_decay``); after it, decoupled decay (AdamW)."""
-    lam = _check_range(weight_decay, "weight_decay")
+    lam = check_number(weight_decay, "weight_decay", 0.0)
 
     def init(params, net=None):
         m = _resolve_mask(mask, params, net)

@@ -34,8 +34,7 @@ def seed_biases(net: Network, factor: float, seed: int) -> None:
                                       layer.out_features)
 
 #: ffbp's optimiser names, for ``optimizer=`` (an extra beside scikit-learn's ``solver``).
-OPTIMIZERS = {"adam": optim.adam, "sgd": optim.sgd, "momentum": optim.momentum,
-              "adamw": optim.adamw, "rmsprop": optim.rmsprop}
+OPTIMIZERS = optim.ALIASES
 
 
 def resolve_dtype(dtype, X_dtype) -> np.dtype:
