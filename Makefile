@@ -54,7 +54,7 @@ bench: $(STAMP)
 FUZZ_EXAMPLES ?= 2000
 fuzz: $(STAMP)
 	FFBP_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest -q -p no:randomly \
-		tests/test_fuzz_model_files.py
+		tests/files/test_fuzz_model_files.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -1,7 +1,7 @@
-"""Run under mpiexec by tests/test_distributed.py (not a test module itself).
+"""Run under mpiexec by tests/data/test_distributed.py (not a test module itself).
 
-    mpiexec -n P python -m mpi4py tests/mpi_script.py OUT.npy MODE [FOLDER]
-    mpiexec -n P python tests/mpi_script.py OUT.npy fail     (without -m mpi4py)
+    mpiexec -n P python -m mpi4py tests/data/mpi_script.py OUT.npy MODE [FOLDER]
+    mpiexec -n P python tests/data/mpi_script.py OUT.npy fail     (without -m mpi4py)
 """
 
 import sys
