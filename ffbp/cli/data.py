@@ -21,6 +21,7 @@ import sys
 
 import numpy as np
 
+from ..distributed import running
 from ..errors import ConfigError, DataError, FFBPError
 from .values import (  # noqa: F401  (the column readers, also used as data.<name>)
     category_keys,
@@ -46,12 +47,11 @@ MANY_CATEGORIES = 100
 MISSING = "<missing>"
 
 
-#: Set on the ranks other than 0 of ``ffbp train --distributed``: one rank speaks for all.
-SILENT = False
-
-
 def warn(message: str) -> None:
-    if not SILENT:
+    """A warning on stderr; in an MPI job (``ffbp train --distributed``) rank 0 alone speaks
+    for all, since every rank finds the same things in the data."""
+    comm = running()
+    if comm is None or comm.is_root:
         print(f"ffbp: warning: {message}", file=sys.stderr)
 
 

@@ -69,9 +69,7 @@ def _world(opts):
     """The ranks of this job: all of them with --distributed, else this process alone."""
     if not opts["distributed"]:
         return Comm()
-    comm = world()
-    data.SILENT = not comm.is_root
-    return comm
+    return world()
 
 
 def _metrics(net, X, y, comm):
