@@ -52,11 +52,11 @@ def main(argv=None):
         timed(layer, "forward", f"forward  {i} {layer!r}", spent, undo)
         timed(layer, "backward", f"backward {i} {layer!r}", spent, undo)
     loss = net.check_loss("cross_entropy")
-    timed(loss, "_values", "loss values", spent, undo)
+    timed(loss, "values", "loss values", spent, undo)
     opt = ffbp.optim.adam(LEARNING_RATE)
     opt = opt._replace(update=lambda *a, _u=opt.update: _timed_call(_u, a, spent, "optimiser"))
     timed(training, "apply_updates", "apply updates", spent, undo)
-    timed(training._kernels, "sane", "finite check", spent, undo)
+    timed(training.ops, "sane", "finite check", spent, undo)
     feed_steps = _fitdata.Replicated.steps
     undo.append((_fitdata.Replicated, "steps", feed_steps))
 

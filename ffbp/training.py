@@ -15,7 +15,7 @@ import warnings
 import numpy as np
 
 from . import _fitdata as data
-from . import _kernels, backprop
+from . import backprop, ops
 from . import checkpoint as ckpt
 from . import distributed as mpi
 from ._validation import check_positive, check_seed, lookup
@@ -254,7 +254,7 @@ class _Trainer:
             opt.update(net.flat_grads, state, net.flat_values)
             # One pass catches a NaN/inf (or an absurd 1e19) anywhere in the step before it
             # is applied, so the weights always stay those of the last finite step.
-            if not (math.isfinite(value) and _kernels.sane(net.flat_grads)):
+            if not (math.isfinite(value) and ops.sane(net.flat_grads)):
                 if self._diverged(value, epoch, b):
                     return None
             apply_updates(net.flat_values, net.flat_grads)

@@ -11,7 +11,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from .. import _kernels
+from .. import ops
 from .._validation import check_number, lookup
 from .base import Layer
 
@@ -134,8 +134,7 @@ class ReLU(Activation):
 
     def forward(self, x, training=False):
         if self.overwrite_input:
-            # the compiled twin of np.maximum(x, 0, out=x), when numba is there
-            self._y = x if _kernels.relu_inplace(x) else np.maximum(x, 0, out=x)
+            self._y = ops.relu_(x)
         else:
             self._y = np.maximum(x, 0)
         return self._y
@@ -146,9 +145,7 @@ class ReLU(Activation):
     def backward(self, dy, input_grad=True):
         # y > 0 exactly where h' > 0; one masked multiply, no derivative array.
         if self.overwrite_grad:
-            if _kernels.relu_mask_inplace(dy, self._y):    # the same, compiled
-                return dy
-            return np.multiply(dy, self._y > 0, out=dy)
+            return ops.relu_mask_(dy, self._y)
         return dy * (self._y > 0)
 
 

@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from .. import _kernels
+from .. import ops
 from .._validation import check_number, check_positive
 from ..errors import ConfigError
 from .base import GradientTransformation
@@ -61,7 +61,7 @@ def trace(decay: float, nesterov: bool = False) -> GradientTransformation:
         buf *= mu
         buf += updates
         # a momentum whose gradient is zero decays into slow subnormal numbers
-        _kernels.flush_denormals(buf, state["_scratch"], state["_mask"])
+        ops.flush_denormals(buf, state["_scratch"], state["_mask"])
         if nesterov:
             np.multiply(buf, mu, out=state["_scratch"])
             updates += state["_scratch"]
@@ -90,23 +90,7 @@ def scale_by_adam(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8
         t = state["count"] = state["count"] + 1
         m, v, tmp = state["mu"], state["nu"], state["_scratch"]
         c1, c2 = 1.0 - b1 ** t, math.sqrt(1.0 - b2 ** t)
-        if _kernels.adam_direction(updates, m, v, b1, b2, eps, c1, c2):
-            return                                  # done by the compiled one-pass twin
-        np.multiply(updates, updates, out=tmp)      # g², before u is overwritten
-        tmp *= 1.0 - b2
-        v *= b2
-        v += tmp
-        np.multiply(updates, 1.0 - b1, out=tmp)
-        m *= b1
-        m += tmp
-        _kernels.flush_denormals(m, tmp, state["_mask"])
-        _kernels.flush_denormals(v, tmp, state["_mask"])
-        # m̂/(√v̂ + ε) = m / (c₁ (√v / c₂ + ε)): both bias corrections folded into the
-        # denominator, which saves a full pass over the parameters.
-        np.sqrt(v, out=tmp)
-        tmp *= c1 / c2
-        tmp += c1 * eps
-        np.divide(m, tmp, out=updates)
+        ops.adam_direction_(updates, m, v, b1, b2, eps, c1, c2, tmp, state["_mask"])
 
     return GradientTransformation(init, update)
 
@@ -124,17 +108,7 @@ def scale_by_rms(decay: float = 0.99, eps: float = 1e-8) -> GradientTransformati
                 "_mask": np.empty(params.shape, bool)}
 
     def update(updates, state, params):
-        s, tmp = state["nu"], state["_scratch"]
-        if _kernels.rms_direction(updates, s, rho, eps):
-            return                                  # done by the compiled one-pass twin
-        np.multiply(updates, updates, out=tmp)
-        tmp *= 1.0 - rho
-        s *= rho
-        s += tmp
-        _kernels.flush_denormals(s, tmp, state["_mask"])
-        np.sqrt(s, out=tmp)
-        tmp += eps
-        updates /= tmp
+        ops.rms_direction_(updates, state["nu"], rho, eps, state["_scratch"], state["_mask"])
 
     return GradientTransformation(init, update)
 

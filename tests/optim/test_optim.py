@@ -18,13 +18,13 @@ from ffbp.optim import schedules
 @pytest.fixture(autouse=True, params=["numba", "numpy"])
 def kernels(request, monkeypatch):
     """Run every optimiser test on both paths: the fused numba kernels and plain NumPy."""
-    import ffbp._kernels
+    import ffbp.ops
 
-    if request.param == "numba" and not ffbp._kernels.available():
+    if request.param == "numba" and not ffbp.ops.available():
         skip_unless(False, "the numba kernels are unavailable (numba is not installed, or "
                            "FFBP_NUMBA=0): only the NumPy path is tested; the dev extras "
                            "install numba, so `make test` and CI test both paths")
-    monkeypatch.setattr(ffbp._kernels, "ENABLED", request.param == "numba")
+    monkeypatch.setattr(ffbp.ops, "ENABLED", request.param == "numba")
     return request.param
 
 

@@ -140,7 +140,7 @@ def test_early_stopping_restores_batch_norm_statistics_too(rng):
 @pytest.mark.parametrize("compiled", [True, False])
 def test_the_sanity_check_of_updates(compiled, monkeypatch):
     """An update is refused when any entry is NaN, ±inf or at least √(largest float)."""
-    import ffbp._kernels as kernels
+    import ffbp.ops as kernels
 
     if compiled and not kernels.available():
         skip_unless(False, "the numba kernels are unavailable (numba is not installed, or "

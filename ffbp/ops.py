@@ -1,14 +1,17 @@
-"""Optional fused kernels, compiled by numba when it is installed (``pip install "ffbp[fast]"``).
+"""The element-wise operations of a training step, each in two forms side by side: its NumPy
+definition, which is the reference, and a compiled one-pass twin (numba, when installed:
+``pip install "ffbp[fast]"``). Callers (the ReLU layer, the optimisers, the loop's update
+check) call the op and never choose: a layer reads like the derivation.
 
 NumPy runs element-wise formulas one operation at a time, each a full pass over memory:
 Adam's update is eleven passes over the parameter vector, which at batch size 32 costs as
-much as the matrix products. A compiled loop does it in one pass. Every kernel here has a
-NumPy twin at its call site, which stays the reference: the tests run both and compare.
+much as the matrix products. A compiled loop does it in one pass. The tests run both forms
+and compare them bit for bit.
 
 numba is imported, and the kernels compiled, on first use rather than at ``import ffbp``
 (it costs about a second and 130 MB, which the command line's ``--help`` should not pay).
-Set the environment variable ``FFBP_NUMBA=0`` (or ``ffbp._kernels.ENABLED = False``) to
-use NumPy only.
+Set the environment variable ``FFBP_NUMBA=0`` (or ``ffbp.ops.ENABLED = False``) to use
+NumPy only.
 """
 
 from __future__ import annotations
@@ -99,44 +102,67 @@ def available() -> bool:
     return kernel("adam") is not None
 
 
-def adam_direction(g, m, v, b1, b2, eps, c1, c2) -> bool:
-    """In place, if compiled: m ← β₁m + (1−β₁)g, v ← β₂v + (1−β₂)g², g ← m / (c₁(√v/c₂ + ε)).
-    Returns False (having done nothing) when the kernel is not available."""
+def adam_direction_(g, m, v, b1, b2, eps, c1, c2, scratch, mask) -> None:
+    """Adam's direction in place: m ← β₁m + (1−β₁)g, v ← β₂v + (1−β₂)g²,
+    g ← m̂/(√v̂ + ε) = m / (c₁(√v/c₂ + ε)) with c₁ = 1 − β₁ᵗ, c₂ = √(1 − β₂ᵗ).
+    ``scratch`` (like g) and ``mask`` (bool) are preallocated: nothing is allocated."""
     k = kernel("adam")
-    if k is None:
-        return False
-    t = g.dtype.type
-    k(g, m, v, t(b1), t(1.0 - b1), t(b2), t(1.0 - b2), t(c1 / c2), t(c1 * eps),
-      np.finfo(g.dtype).tiny, t(0))
-    return True
+    if k is not None:                               # one pass, compiled
+        t = g.dtype.type
+        k(g, m, v, t(b1), t(1.0 - b1), t(b2), t(1.0 - b2), t(c1 / c2), t(c1 * eps),
+          np.finfo(g.dtype).tiny, t(0))
+        return
+    np.multiply(g, g, out=scratch)                  # g², before g is overwritten
+    scratch *= 1.0 - b2
+    v *= b2
+    v += scratch
+    np.multiply(g, 1.0 - b1, out=scratch)
+    m *= b1
+    m += scratch
+    flush_denormals(m, scratch, mask)
+    flush_denormals(v, scratch, mask)
+    # m̂/(√v̂ + ε) = m / (c₁ (√v / c₂ + ε)): both bias corrections folded into the
+    # denominator, which saves a full pass over the parameters.
+    np.sqrt(v, out=scratch)
+    scratch *= c1 / c2
+    scratch += c1 * eps
+    np.divide(m, scratch, out=g)
 
 
-def rms_direction(g, s, rho, eps) -> bool:
-    """In place, if compiled: s ← ρs + (1−ρ)g², g ← g / (√s + ε). False when unavailable."""
+def rms_direction_(g, s, rho, eps, scratch, mask) -> None:
+    """RMSProp's direction in place: s ← ρs + (1−ρ)g², g ← g / (√s + ε)."""
     k = kernel("rms")
-    if k is None:
-        return False
-    t = g.dtype.type
-    k(g, s, t(rho), t(1.0 - rho), t(eps), np.finfo(g.dtype).tiny, t(0))
-    return True
+    if k is not None:                               # one pass, compiled
+        t = g.dtype.type
+        k(g, s, t(rho), t(1.0 - rho), t(eps), np.finfo(g.dtype).tiny, t(0))
+        return
+    np.multiply(g, g, out=scratch)
+    scratch *= 1.0 - rho
+    s *= rho
+    s += scratch
+    flush_denormals(s, scratch, mask)
+    np.sqrt(s, out=scratch)
+    scratch += eps
+    g /= scratch
 
 
-def relu_inplace(x: np.ndarray) -> bool:
-    """x ← max(x, 0) in place, if compiled (x C-contiguous). False when unavailable."""
+def relu_(x: np.ndarray) -> np.ndarray:
+    """x ← max(x, 0) in place; returns x (-0.0 and NaN stay as NumPy leaves them)."""
     k = kernel("relu")
-    if k is None or not x.flags.c_contiguous:
-        return False
-    k(x.reshape(-1), x.dtype.type(0))
-    return True
+    if k is not None and x.flags.c_contiguous:      # one pass, compiled
+        k(x.reshape(-1), x.dtype.type(0))
+        return x
+    return np.maximum(x, 0, out=x)
 
 
-def relu_mask_inplace(d: np.ndarray, y: np.ndarray) -> bool:
-    """d ← d where y > 0, else 0, in place, if compiled. False when unavailable."""
+def relu_mask_(d: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """d ← d where y > 0, else d·0, in place (ReLU's backward from its output y); returns d."""
     k = kernel("relu_mask")
-    if k is None or not (d.flags.c_contiguous and y.flags.c_contiguous) or d.shape != y.shape:
-        return False
-    k(d.reshape(-1), y.reshape(-1), d.dtype.type(0))
-    return True
+    if k is not None and d.flags.c_contiguous and y.flags.c_contiguous \
+            and d.shape == y.shape:                 # one pass, compiled
+        k(d.reshape(-1), y.reshape(-1), d.dtype.type(0))
+        return d
+    return np.multiply(d, y > 0, out=d)
 
 
 def sane(a: np.ndarray) -> bool:
