@@ -71,13 +71,16 @@ def trace(decay: float, nesterov: bool = False) -> GradientTransformation:
     return GradientTransformation(init, update)
 
 
-def scale_by_adam(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8
-                  ) -> GradientTransformation:
+def scale_by_adam(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8,
+                  eps_before_correction: bool = False) -> GradientTransformation:
     """Adam's direction (Kingma & Ba; torch/optax convention, eps outside the root):
 
         m ← β₁ m + (1 − β₁) g,   v ← β₂ v + (1 − β₂) g²,
         u = m̂ / (√v̂ + ε),       m̂ = m / (1 − β₁ᵗ),  v̂ = v / (1 − β₂ᵗ).
-    """
+
+    ``eps_before_correction=True`` adds ε to √v before the bias correction, as
+    scikit-learn's MLP does (u = (√(1 − β₂ᵗ)/(1 − β₁ᵗ)) m / (√v + ε)): the same as ε/√(1 − β₂ᵗ)
+    in the corrected space, which is larger in the first steps."""
     b1 = check_number(b1, "b1", 0.0, 1.0, high_open=True)
     b2 = check_number(b2, "b2", 0.0, 1.0, high_open=True)
     eps = check_number(eps, "eps", 0.0)
@@ -90,7 +93,8 @@ def scale_by_adam(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8
         t = state["count"] = state["count"] + 1
         m, v, tmp = state["mu"], state["nu"], state["_scratch"]
         c1, c2 = 1.0 - b1 ** t, math.sqrt(1.0 - b2 ** t)
-        ops.adam_direction_(updates, m, v, b1, b2, eps, c1, c2, tmp, state["_mask"])
+        e = eps / c2 if eps_before_correction else eps
+        ops.adam_direction_(updates, m, v, b1, b2, e, c1, c2, tmp, state["_mask"])
 
     return GradientTransformation(init, update)
 

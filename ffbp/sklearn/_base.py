@@ -119,12 +119,19 @@ class BaseMLP(_solvers.Solvers, BaseEstimator):
             self._fit_lbfgs(net, loss, X, T, w)
         else:
             self._fit_stochastic(net, loss, X, T, w, rng, incremental=incremental)
-        if self._diverged_at is not None or not np.isfinite(net.flat_values).all():
+        bad = np.flatnonzero(~np.isfinite(net.flat_values))
+        if bad.size:                            # scikit-learn's words, and where
             raise _solvers.NonFiniteWeights(
-                f"training diverged: the loss or the weights became NaN or inf (epoch "
-                f"{self._diverged_at}). The input data may contain large values and need "
-                f"to be preprocessed (e.g. StandardScaler), or learning_rate_init may be "
-                f"too large")
+                f"Solver produced non-finite parameter weights. The input data may contain "
+                f"large values and need to be preprocessed (first in {net.locate(bad)}, "
+                f"epoch {self._diverged_at}; e.g. StandardScaler, or a smaller "
+                f"learning_rate_init)")
+        if self._diverged_at is not None:
+            raise _solvers.NonFiniteWeights(
+                f"training diverged: the loss became NaN or inf in epoch "
+                f"{self._diverged_at} while the weights stayed finite. The input data may "
+                f"contain large values and need to be preprocessed (e.g. StandardScaler), or "
+                f"learning_rate_init may be too large")
         return self
 
     # -- using the fitted network ------------------------------------------------------

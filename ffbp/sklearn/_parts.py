@@ -98,9 +98,12 @@ def make_optimizer(est, rate: EpochRate) -> optim.GradientTransformation:
     used as it is, or an ffbp optimiser name built with ``rate``), else scikit-learn's
     ``solver``:
 
-    * "adam": m̂ / (√v̂ + ε) with β₁ = ``beta_1``, β₂ = ``beta_2``, ε = ``epsilon``;
-    * "sgd": W ← W − α ∂E/∂W, with momentum μ = ``momentum`` (Nesterov's when
-      ``nesterovs_momentum``) as a velocity v ← μ v + ∂E/∂W, W ← W − α v.
+    * "adam": β₁ = ``beta_1``, β₂ = ``beta_2``, ε = ``epsilon`` added before the bias
+      correction, as scikit-learn does: W ← W − α (√(1 − β₂ᵗ)/(1 − β₁ᵗ)) m / (√v + ε);
+    * "sgd": W ← W − α ∂E/∂W, with momentum μ = ``momentum`` as scikit-learn's velocity
+      v ← μ v − α ∂E/∂W, W ← W + v (Nesterov's, when ``nesterovs_momentum``:
+      W ← W + μ v − α ∂E/∂W). The rate scales each gradient as it enters the velocity, so
+      "invscaling" and "adaptive" leave earlier steps' contributions as they were.
 
     Weight decay is not part of it: the training loop adds scikit-learn's α/Σw · W."""
     if est.optimizer is not None:
@@ -113,7 +116,10 @@ def make_optimizer(est, rate: EpochRate) -> optim.GradientTransformation:
         # chain() gives each fit its own object around the user's transformation.
         return optim.chain(est.optimizer)
     if est.solver == "adam":
-        return optim.adam(rate, b1=est.beta_1, b2=est.beta_2, eps=est.epsilon)
-    if est.momentum > 0:
-        return optim.sgd(rate, momentum=est.momentum, nesterov=bool(est.nesterovs_momentum))
+        return optim.chain(optim.scale_by_adam(est.beta_1, est.beta_2, est.epsilon,
+                                               eps_before_correction=True),
+                           optim.scale_by_learning_rate(rate))
+    if est.momentum > 0:      # −α g first, then the velocity: scikit-learn's order
+        return optim.chain(optim.scale_by_learning_rate(rate),
+                           optim.trace(est.momentum, bool(est.nesterovs_momentum)))
     return optim.sgd(rate)

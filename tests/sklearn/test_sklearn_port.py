@@ -390,7 +390,7 @@ def test_diverging_run_with_early_stopping_keeps_its_best_weights():
 def test_diverging_run_without_early_stopping_is_a_value_error():
     rng = np.random.RandomState(0)
     X = np.finfo(np.float64).max * rng.uniform(size=(10, 2))
-    with pytest.raises(ValueError, match="NaN or inf.*preprocessed"):
+    with pytest.raises(ValueError, match="non-finite parameter weights.*preprocessed"):
         MLPRegressor().fit(X, rng.standard_normal(size=10))
 
 
@@ -456,3 +456,42 @@ def test_class_weight_matches_the_same_sample_weights():
     assert not np.array_equal(balanced.network_.flat_values, by_sample.network_.flat_values)
     with pytest.raises(ValueError, match="class_weight names the label 'nope'"):
         MLPClassifier(class_weight={"nope": 2.0}, **params).fit(X, y)
+
+
+# -- the same run as scikit-learn's, from the same initial weights ---------------------------
+
+@pytest.mark.parametrize("kind", ["regressor", "classifier"])
+@pytest.mark.parametrize("solver", [
+    dict(solver="adam"),
+    dict(solver="sgd", momentum=0.9, learning_rate="adaptive", learning_rate_init=0.01),
+    dict(solver="sgd", momentum=0.9, nesterovs_momentum=False, learning_rate="invscaling",
+         learning_rate_init=0.05, power_t=0.25),
+])
+def test_from_the_same_weights_the_run_is_scikit_learns(kind, solver):
+    # Both estimators start from scikit-learn's weights after one epoch (warm_start), then
+    # train on: the weights, the loss curve and the epoch at which the stopping rule ends
+    # the run agree to rounding (float64), which checks the loss and penalty scales, Adam
+    # with ε before the bias correction, the velocity form of momentum, the schedules and
+    # the stopping rule against scikit-learn itself.
+    if kind == "regressor":
+        X, y = make_regression(n_samples=60, n_features=4, random_state=0)
+        y = y / 100
+        ours, theirs = MLPRegressor, sk.MLPRegressor
+    else:
+        X, y = load_iris(return_X_y=True)
+        ours, theirs = MLPClassifier, sk.MLPClassifier
+    params = dict(hidden_layer_sizes=(5,), random_state=0, batch_size=len(X), shuffle=False,
+                  alpha=1e-3, max_iter=1, **solver)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        reference = theirs(**params).fit(X, y)
+        model = ours(**params).fit(X, y)
+        for W, b, W_ref, b_ref in zip(model.coefs_, model.intercepts_, reference.coefs_,
+                                      reference.intercepts_, strict=True):
+            W[...], b[...] = W_ref, b_ref
+        reference.set_params(warm_start=True, max_iter=300).fit(X, y)
+        model.set_params(warm_start=True, max_iter=300).fit(X, y)
+    assert model.n_iter_ == reference.n_iter_
+    for W, W_ref in zip(model.coefs_, reference.coefs_, strict=True):
+        np.testing.assert_allclose(W, W_ref, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(model.loss_curve_[1:], reference.loss_curve_[1:], rtol=1e-12)
