@@ -43,6 +43,7 @@ from .network import Network
 from .onnx import export_onnx
 from .parameter import Parameter
 from .perceptron import Perceptron
+from .tabular import TableModel, TableWarning, fit_table
 from .training import DivergenceError, TrainingInterrupted, fit
 
 __all__ = [
@@ -53,5 +54,6 @@ __all__ = [
     "EarlyStopping", "LambdaCallback", "DivergenceError", "TrainingInterrupted", "losses",
     "optim", "init", "errors", "data", "ConfigError", "DataError", "ShapeError",
     "NotFittedError", "ConvergenceWarning", "save", "load", "ModelFileError",
-    "ModelFileWarning", "export_onnx", "__version__",
+    "ModelFileWarning", "export_onnx", "TableModel", "TableWarning", "fit_table",
+    "__version__",
 ]

@@ -24,6 +24,7 @@ from .errors import FFBPError, ModelFileError, ModelFileWarning  # noqa: F401
 from .layers import LAYER_TYPES
 from .losses import LOSSES, Loss
 from .network import Network
+from .tabular.model import TableModel, has_preprocessing
 
 __all__ = ["save", "load", "read_header", "ModelFileError", "ModelFileWarning"]
 
@@ -143,9 +144,12 @@ def _check_sizes(header, tensors, path) -> None:
 
 
 def load(path) -> Network:
-    """Rebuild the network saved at ``path``; raises ``ModelFileError`` (naming the file and
-    what is wrong) for any file that is missing, damaged, edited or inconsistent, and
-    warns (``ModelFileWarning``) for a file written before digests existed."""
+    """Rebuild the network saved at ``path``: a ``ffbp.tabular.TableModel`` (a Network that
+    also takes tables) when its metadata holds a table preprocessing, as every file of
+    ``ffbp train`` and ``ffbp.fit_table`` does, else a ``Network``. Raises
+    ``ModelFileError`` (naming the file and what is wrong) for any file that is missing,
+    damaged, edited or inconsistent, and warns (``ModelFileWarning``) for a file written
+    before digests existed."""
     blob = _container.read_bytes(path, "model file")
     return _container.guarded(path, "model file", lambda: _load(blob, path))
 
@@ -176,6 +180,8 @@ def _load(blob, path) -> Network:
         raise ModelFileError(f"{path}: metadata must be a JSON object, got "
                              f"{type(metadata).__name__}")
     net.metadata = metadata or {}
+    if has_preprocessing(net.metadata):        # a table model (ffbp train, ffbp.fit_table)
+        return TableModel.from_network(net, path)
     return net
 
 

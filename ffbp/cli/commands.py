@@ -10,143 +10,55 @@ from __future__ import annotations
 import json
 import sys
 
-import numpy as np
-
-from ..errors import ConfigError, DataError, FFBPError
+from ..errors import DataError, FFBPError
+from ..tabular.model import (  # noqa: F401  (train.py uses them as commands.<name>)
+    FORMAT as CLI_FORMAT,
+)
+from ..tabular.model import (
+    TableModel,
+    finish_metrics,
+    has_preprocessing,
+    loss_targets,
+    metric_sums,
+)
 from . import data, paths
 from . import target as target_column
 
-#: Metadata format of models written by ``ffbp train`` (``net.metadata["ffbp_cli"]``).
-CLI_FORMAT = 1
 #: ``ffbp gradcheck`` fails when the worst relative error reaches this (see README).
 GRADCHECK_TOL = 1e-6
 
 
-def loss_targets(y, net):
-    """Encoded targets in the form the network's loss takes (0/1 column for binary losses)."""
-    return y.reshape(-1, 1) if net.n_outputs == 1 else y
-
-
 # -- using a model -----------------------------------------------------------------------
 def load_model(path, need_preprocessing=True):
+    """The model at ``path``: a ``TableModel`` when it has a table preprocessing (always,
+    with ``need_preprocessing``), else the plain ``Network``."""
     from ..io import load
 
     net = load(path)
     meta = net.metadata
-    if need_preprocessing and meta.get("ffbp_cli") is None:
+    if isinstance(net, TableModel) or not (need_preprocessing or "ffbp_cli" in meta):
+        return net
+    if meta.get("ffbp_cli") is None:
         raise DataError(f"{path} was not written by 'ffbp train' (its metadata has no "
                         f"preprocessing), so the command cannot map table columns to its "
                         f"inputs; use the Python API")
-    if meta.get("ffbp_cli") is not None and not _valid_metadata(meta):
-        raise DataError(f"{path}: the preprocessing in the model's metadata is damaged")
-    return net
-
-
-def _valid_metadata(meta) -> bool:
-    target, features = meta.get("target"), meta.get("features")
-    if not (isinstance(target, dict) and isinstance(features, list) and features):
-        return False
-    keys = {"numeric": {"name", "mean", "std"},
-            "categorical": {"name", "categories", "missing"}}
-    if not all(isinstance(f, dict) and keys.get(f.get("kind"), {"?"}) <= f.keys()
-               for f in features):
-        return False
-    need = {"classification": {"name", "classes"}, "regression": {"name", "mean", "std"}}
-    return need.get(target.get("task"), {"?"}) <= target.keys()
+    assert not has_preprocessing(meta)
+    raise DataError(f"{path}: the preprocessing in the model's metadata is damaged")
 
 
 def prepare(net, df, path):
-    meta = net.metadata
-    X = data.transform(df, meta["features"], path)
-    if X.shape[1] != net.n_features:
-        raise DataError(f"the model's preprocessing gives {X.shape[1]} inputs but its network "
-                        f"takes {net.n_features}: the model file is inconsistent")
-    _check_range(X, df, net, path)
-    return X
-
-
-def _check_range(X, df, net, path) -> None:
-    """A standardised input beyond the network's dtype (1e200 against a float32 model) is an
-    error naming the column and the row, not an overflow deep in the network."""
-    limit = np.finfo(net.dtype).max
-    with np.errstate(invalid="ignore"):
-        bad = ~(np.abs(X) <= limit)
-    if not bad.any():
-        return
-    row, col = np.argwhere(bad)[0]
-    name, at = None, 0
-    for f in net.metadata["features"]:          # the column behind input ``col``
-        at += 1 if f["kind"] == "numeric" else len(f["categories"]) + bool(f["missing"])
-        if col < at:
-            name = f["name"]
-            break
-    series = df[name] if name in df.columns else None
-    value = f" holds {data.shown(series.iloc[row])}, which" if series is not None else ""
-    where = data.row_number(series, row) if series is not None else row + 1
-    raise DataError(f"{path}: column {name!r} at row {where}{value} is too large for the "
-                    f"model's {net.dtype} inputs once standardised (beyond {limit:.3g})")
+    """The network's input matrix for the rows of ``df`` (``TableModel.prepare``)."""
+    return net.prepare(df, path)
 
 
 def predict_arrays(net, X):
     """(decoded predictions, probabilities or None) in the original label/target units."""
-    target = net.metadata["target"]
-    if target["task"] == "regression":
-        raw = net.predict(X)[:, 0].astype(np.float64)
-        return raw * target["std"] + target["mean"], None
-    index = np.asarray(net.predict(X)).reshape(-1)
-    labels = np.asarray(target["classes"], dtype=object)[index]
-    try:
-        proba = net.predict_proba(X)
-    except ConfigError:                                     # a margin loss: no probabilities
-        proba = None
-    if proba is not None and proba.shape[1] == 1:           # binary: P(second class)
-        proba = np.hstack([1 - proba, proba])
-    return labels, proba
+    return net.decode(X)
 
 
 def compute_metrics(net, X, y):
     """Metrics in the original units, plus the loss the network was trained with."""
     return finish_metrics(net, metric_sums(net, X, y))
-
-
-def metric_sums(net, X, y) -> dict:
-    """The sums the metrics are made of (so that parts of a table can be added up)."""
-    target = net.metadata["target"]
-    sums = {"rows": len(X), "loss": 0.0}
-    if target["task"] == "classification":
-        k = len(target["classes"])
-        sums["confusion"] = np.zeros((k, k))
-    else:
-        sums.update(sq_err=0.0, abs_err=0.0, y=0.0, yy=0.0)
-    if len(X) == 0:
-        return sums
-    Y = net.outputs(X)                   # inference mode, in chunks on large tables
-    sums["loss"] = float(net.loss(Y, loss_targets(y, net))) * len(X)
-    if target["task"] == "classification":
-        index = np.asarray(net.loss.decide(Y)).reshape(-1)
-        np.add.at(sums["confusion"], (y, index), 1)
-        return sums
-    # y is the standardised target, so Σy² − (Σy)²/n loses nothing to cancellation
-    err = (Y[:, 0].astype(np.float64) - y) * target["std"]
-    sums.update(sq_err=float(np.sum(err ** 2)), abs_err=float(np.sum(np.abs(err))),
-                y=float(np.sum(y)), yy=float(np.sum(y ** 2)))
-    return sums
-
-
-def finish_metrics(net, sums) -> dict:
-    target, n = net.metadata["target"], sums["rows"]
-    result = {"rows": int(n), "loss": sums["loss"] / n}
-    if target["task"] == "classification":
-        matrix = np.asarray(sums["confusion"]).astype(np.int64)
-        result["accuracy"] = float(np.trace(matrix) / n)
-        result["confusion_matrix"] = matrix.tolist()
-        return result
-    total = (sums["yy"] - sums["y"] ** 2 / n) * target["std"] ** 2
-    result["mse"] = sums["sq_err"] / n
-    result["mae"] = sums["abs_err"] / n
-    result["r2"] = 1 - sums["sq_err"] / total if total > 1e-12 * n * target["std"] ** 2 \
-        else float("nan")
-    return result
 
 
 def metric_table(rows: dict) -> str:
@@ -173,16 +85,8 @@ def run_predict(args) -> int:
         data.table_format(args.output)
         paths.check_distinct([("-o", args.output)], [("MODEL", args.model), ("DATA", args.data)])
         paths.check_writable(args.output, "the predictions")
-    net = load_model(args.model)
-    df = data.read_table(args.data)
-    X = prepare(net, df, args.data)
-    pd = data.pandas()
-    out = pd.DataFrame({c: data.column(df, c, args.data).to_numpy() for c in args.keep})
-    predictions, proba = predict_arrays(net, X)
-    out["prediction"] = predictions
-    if proba is not None:
-        for j, label in enumerate(net.metadata["target"]["classes"]):
-            out[f"proba_{label}"] = proba[:, j]
+    model = load_model(args.model)
+    out = model.predict_table(args.data, keep=args.keep)
     data.write_table(out, args.output, "the predictions")
     if args.output not in (None, "-"):             # stdout stays for data only
         print(f"wrote {len(out)} predictions to {args.output}", file=sys.stderr)
@@ -190,32 +94,47 @@ def run_predict(args) -> int:
 
 
 def run_evaluate(args) -> int:
-    net = load_model(args.model)
-    df = data.read_table(args.data)
-    target = net.metadata["target"]
-    y_col = data.column(df, target["name"], args.data, "target column")
-    X = prepare(net, df, args.data)
-    y = target_column.encode_target(y_col, target, args.data)
-    m = compute_metrics(net, X, y)
+    model = load_model(args.model)
+    m = model.evaluate(args.data)
     if args.json:
-        if "confusion_matrix" in m:
-            m["labels"] = target["classes"]
         print(json.dumps(m))
         return 0
-    print(f"rows: {m['rows']}")
-    if target["task"] == "regression":
-        print(f"mse: {m['mse']:.6g}\nmae: {m['mae']:.6g}\nr2: {m['r2']:.4f}")
-        return 0
-    print(f"accuracy: {m['accuracy']:.4f}")
-    print("confusion matrix (rows: true class, columns: predicted):")
-    labels = [str(c) for c in target["classes"]]
+    print(evaluation_text(m, model.task))
+    return 0
+
+
+def evaluation_text(m: dict, task: str) -> str:
+    """``ffbp evaluate``'s report of ``TableModel.evaluate``'s metrics."""
+    lines = [f"rows: {m['rows']}", f"loss: {m['loss']:.6g}"]
+    if task == "regression":
+        lines += [f"mse: {m['mse']:.6g}", f"rmse: {m['rmse']:.6g}", f"mae: {m['mae']:.6g}",
+                  f"r2: {m['r2']:.4f}"]
+        return "\n".join(lines)
+
+    def number(v):
+        return "n/a" if v is None else f"{v:.4f}"
+
+    lines += [f"accuracy: {m['accuracy']:.4f}", f"macro F1: {m['macro_f1']:.4f}",
+              f"weighted F1: {m['weighted_f1']:.4f}",
+              f"ROC AUC: {number(m['roc_auc'])}"
+              + (" (one-vs-rest, macro)" if len(m["labels"]) > 2 and m["roc_auc"] is not None
+                 else ""),
+              f"log loss: {number(m['log_loss'])}", ""]
+    labels = [str(c) for c in m["labels"]]
+    first = max(len("class"), *(len(x) for x in labels))
+    lines.append("class".ljust(first) + "".join(f"{h:>11}" for h in
+                                                ("precision", "recall", "f1", "support")))
+    for label, c in zip(labels, m["per_class"], strict=True):
+        lines.append(label.ljust(first) + f"{c['precision']:11.4f}{c['recall']:11.4f}"
+                     f"{c['f1']:11.4f}{c['support']:11d}")
+    lines += ["", "confusion matrix (rows: true class, columns: predicted):"]
     counts = m["confusion_matrix"]
     width = max(len(x) for x in [*labels, *(str(v) for r in counts for v in r)])
     first = max(len(x) for x in labels)
-    print(" " * first + "".join(f"  {x:>{width}}" for x in labels))
+    lines.append(" " * first + "".join(f"  {x:>{width}}" for x in labels))
     for label, row in zip(labels, counts, strict=True):
-        print(label.ljust(first) + "".join(f"  {v:>{width}}" for v in row))
-    return 0
+        lines.append(label.ljust(first) + "".join(f"  {v:>{width}}" for v in row))
+    return "\n".join(lines)
 
 
 def run_summary(args) -> int:
@@ -331,6 +250,11 @@ def run_export(args) -> int:
                                 "this ffbp has no ONNX export (ffbp.onnx is missing)") from None
             raise
     paths.write_file(args.output, "the ONNX model", lambda p: export(net, p))
-    print(f"wrote {args.output}: the network's {net.n_features} inputs -> {net.n_outputs} "
-          f"outputs (the table preprocessing is not part of the graph; see 'ffbp summary')")
+    if net.metadata.get("ffbp_cli") is not None:       # exported whole (ffbp.onnx.table)
+        print(f"wrote {args.output}: the whole model, the table's "
+              f"{len(net.metadata['features'])} columns -> the predictions in the target's "
+              f"units, as 'ffbp predict' gives them (inputs and outputs: see ONNX in README)")
+    else:
+        print(f"wrote {args.output}: the network's {net.n_features} inputs -> "
+              f"{net.n_outputs} outputs")
     return 0

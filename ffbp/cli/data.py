@@ -1,29 +1,15 @@
-"""Tables in and out (CSV or Parquet, by extension) and the feature preprocessing the CLI
-stores (the target's is in ``target.py``).
-
-Preprocessing, fitted on the training rows only and saved in the model's metadata:
-
-* numeric columns are standardised, (x − mean) / std (a std of 0 becomes 1); a missing
-  value becomes the training mean (0 after standardising);
-* non-numeric columns (text, booleans, pandas categoricals) and the ``--categorical`` ones
-  are one-hot encoded over the categories seen in training, sorted; missing values get a
-  category of their own when training had any; a value never seen in training (or missing
-  when training had no missing values) becomes an all-zero block, with a warning;
-
-Rows in messages are counted from 1, after the header.
+"""Tables in and out for the ``ffbp`` command. Reading tables and the feature
+preprocessing live in ``ffbp.tabular`` (the Python API's ``TableModel`` uses the same code);
+they are re-exported here under the names the subcommands use (``data.read_table``,
+``data.transform``, ...). Writing tables (atomically, by extension) is the command's own.
 """
 
 from __future__ import annotations
 
-import math
 import os
 import sys
 
-import numpy as np
-
-from ..distributed import running
-from ..errors import ConfigError, DataError, FFBPError
-from .values import (  # noqa: F401  (the column readers, also used as data.<name>)
+from ..tabular.columns import (  # noqa: F401  (the column readers, also used as data.<name>)
     category_keys,
     first_index,
     is_numeric_column,
@@ -35,71 +21,32 @@ from .values import (  # noqa: F401  (the column readers, also used as data.<nam
     shown,
     sorted_labels,
 )
-
-CSV = (".csv", ".tsv", ".txt")
-PARQUET = (".parquet", ".pq")
-COMPRESSION = (".gz", ".bz2", ".zip", ".xz", ".zst")
-#: ``auto`` makes a numeric target a classification when its values are whole numbers with at
-#: most this many distinct values (and at most one per 5 rows).
-MAX_AUTO_CLASSES = 20
-#: A categorical column with more categories than this gets a warning (an identifier?).
-MANY_CATEGORIES = 100
-MISSING = "<missing>"
-
-
-def warn(message: str) -> None:
-    """A warning on stderr; in an MPI job (``ffbp train --distributed``) rank 0 alone speaks
-    for all, since every rank finds the same things in the data."""
-    comm = running()
-    if comm is None or comm.is_root:
-        print(f"ffbp: warning: {message}", file=sys.stderr)
-
-
-def table_format(path: str) -> str:
-    """'csv', 'tsv' or 'parquet' from a file name (a DataError for anything else)."""
-    name = path.lower()
-    for ext in COMPRESSION:
-        if name.endswith(ext):
-            name = name[: -len(ext)]
-    if name.endswith(CSV) or path == "-":
-        return "tsv" if name.endswith(".tsv") else "csv"
-    if name.endswith(PARQUET):
-        return "parquet"
-    raise DataError(f"cannot tell the format of {path!r} from its extension: use .csv, .tsv "
-                    f"or .parquet (CSV may be compressed: .csv.gz)")
-
-
-def read_table(path):
-    """A DataFrame from a CSV/TSV (optionally compressed) or Parquet file; '-' is stdin."""
-    path = os.fspath(path)
-    kind = table_format(path)
-    pd = pandas()
-    if path != "-" and not os.path.isfile(path):
-        raise DataError(f"no such file: {path}" if not os.path.exists(path)
-                        else f"{path} is not a file")
-    try:
-        if kind == "parquet":
-            try:
-                import pyarrow  # noqa: F401
-            except ImportError:
-                raise FFBPError('reading Parquet files needs pyarrow: pip install "ffbp[cli]"'
-                                ) from None
-            df = pd.read_parquet(path)
-        else:
-            df = pd.read_csv(sys.stdin if path == "-" else path,
-                             sep="\t" if kind == "tsv" else ",")
-    except FFBPError:
-        raise
-    except pd.errors.EmptyDataError:
-        raise DataError(f"{path} is empty (no header, no rows)") from None
-    except (ValueError, OSError, UnicodeDecodeError) as exc:
-        raise DataError(f"cannot read {path} as {kind.upper()}: {exc}") from None
-    except Exception as exc:       # pyarrow's own errors (ArrowInvalid) are not ValueErrors
-        raise DataError(f"cannot read {path} as {kind.upper()}: {exc}") from None
-    if len(df) == 0:
-        raise DataError(f"{path} has no data rows")
-    df.columns = [str(c) for c in df.columns]
-    return df.reset_index(drop=True)
+from ..tabular.features import (  # noqa: F401
+    MANY_CATEGORIES,
+    MAX_AUTO_CLASSES,
+    MISSING,
+    TOO_LARGE,
+    TableWarning,
+    check_moments,
+    feature_columns,
+    fit_features,
+    input_names,
+    merge_features,
+    merge_moments,
+    summarize_features,
+    transform,
+    typo_summary,
+    warn,
+    warn_typos,
+)
+from ..tabular.tables import (  # noqa: F401
+    COMPRESSION,
+    CSV,
+    PARQUET,
+    column,
+    read_table,
+    table_format,
+)
 
 
 def write_table(df, path, what="the table") -> None:
@@ -131,202 +78,3 @@ def _compression(path):
     if name.endswith(".zip"):                      # the member is named as the archive
         return {"method": "zip", "archive_name": os.path.basename(path)[:-4]}
     return None
-
-
-def column(df, name, path, what="column"):
-    """df[name], or a DataError naming the columns there are (and the closest one)."""
-    if name in df.columns:
-        return df[name]
-    import difflib
-
-    close = difflib.get_close_matches(name, list(df.columns), n=1)
-    hint = f" (did you mean {close[0]!r}?)" if close else ""
-    cols = ", ".join(map(repr, df.columns[:20])) + (", ..." if len(df.columns) > 20 else "")
-    raise DataError(f"{path} has no {what} {name!r}{hint}; its columns: {cols}")
-
-
-# -- features ----------------------------------------------------------------------------
-def fit_features(df, target, categorical, drop, path) -> list[dict]:
-    """The preprocessing of every feature column, fitted on ``df`` (the training rows)."""
-    return merge_features([summarize_features(df, target, categorical, drop, path)])
-
-
-def feature_columns(df, target, categorical, drop, path) -> list[str]:
-    for name in [*categorical, *drop]:
-        column(df, name, path)
-    if target in categorical:
-        raise ConfigError(f"--categorical names the target column {target!r}")
-    names = [c for c in df.columns if c != target and c not in drop]
-    if not names:
-        raise DataError(f"{path} has no feature columns besides the target {target!r}")
-    return names
-
-
-def summarize_features(df, target, categorical, drop, path, numeric=None) -> list[dict]:
-    """What ``merge_features`` needs of every feature column of ``df``, a part of the
-    training rows: counts, mean and sum of squared deviations of numeric columns, the
-    categories of the others. ``numeric``: which columns are numeric in *every* part (by
-    default: in this one)."""
-    specs = []
-    for name in feature_columns(df, target, categorical, drop, path):
-        series = df[name]
-        n_missing = int(series.isna().sum())
-        is_numeric = is_numeric_column(series) if numeric is None else numeric[name]
-        if is_numeric and name not in categorical:
-            values = numbers(series, name, path)
-            count = len(values) - n_missing
-            with np.errstate(over="ignore", invalid="ignore"):
-                mean = float(np.nanmean(values)) if count else 0.0
-                m2 = float(np.nansum((values - mean) ** 2)) if count else 0.0
-            check_moments(mean, m2, values, series, name, path)
-            specs.append({"name": name, "kind": "numeric", "count": count, "mean": mean,
-                          "m2": m2})
-            continue
-        specs.append({"name": name, "kind": "categorical",
-                      "categories": {k for k in category_keys(series) if k is not None},
-                      "missing": n_missing > 0,
-                      "typos": None if is_numeric_column(series) or name in categorical
-                      else typo_summary(series)})
-    return specs
-
-
-def check_moments(mean, m2, values, series, name, path) -> None:
-    """A column whose squared deviations overflow float64 (values beyond ~1e154) cannot be
-    standardised: a DataError naming the column and its largest value's row."""
-    if math.isfinite(mean) and math.isfinite(m2):
-        return
-    i = int(np.nanargmax(np.abs(values)))
-    raise DataError(f"{path}: column {name!r} holds {shown(series.iloc[i])} at row "
-                    f"{row_number(series, i)}: {TOO_LARGE}")
-
-
-#: Why a column with huge values is refused (and what to do).
-TOO_LARGE = ("too large to standardise (the squares of its deviations from the mean "
-             "overflow float64); rescale the column, e.g. to other units or its logarithm")
-
-
-def merge_moments(parts) -> tuple[int, float, float]:
-    """(count, mean, M2) of the union of parts given as (count, mean, M2): Chan et al.'s
-    pairwise update, exact for one part. An M2 beyond float64 comes back as inf."""
-    n, mean, m2 = 0, 0.0, 0.0
-    for k, mk, m2k in parts:
-        if k == 0:
-            continue
-        if n == 0:
-            n, mean, m2 = k, mk, m2k
-            continue
-        delta, total = mk - mean, n + k
-        mean = mean + delta * k / total
-        try:
-            m2 = m2 + m2k + delta ** 2 * n * k / total
-        except OverflowError:
-            m2 = math.inf
-        n = total
-    return n, mean, m2
-
-
-def merge_features(parts: list[list[dict]]) -> list[dict]:
-    """The preprocessing specs from the summaries of all parts of the training rows."""
-    specs = []
-    for columns in zip(*parts, strict=True):
-        name, kind = columns[0]["name"], columns[0]["kind"]
-        if kind == "numeric":
-            count, mean, m2 = merge_moments((c["count"], c["mean"], c["m2"]) for c in columns)
-            if not (math.isfinite(mean) and math.isfinite(m2)):
-                raise DataError(f"column {name!r}: {TOO_LARGE}")
-            if count == 0:
-                warn(f"column {name!r} is empty in the training data: it will not inform "
-                     f"the model")
-                mean, std = 0.0, 1.0
-            else:
-                std = float(np.sqrt(m2 / count))
-                std = std if std > 0 and math.isfinite(std) else 1.0
-            specs.append({"name": name, "kind": "numeric", "mean": mean, "std": std})
-            continue
-        if all(c["typos"] for c in columns):
-            warn_typos([c["typos"] for c in columns], name)
-        categories = sorted(set().union(*(c["categories"] for c in columns)))
-        if len(categories) > MANY_CATEGORIES:
-            warn(f"column {name!r} has {len(categories)} distinct values and becomes as many "
-                 f"inputs; if it is an identifier, leave it out with --drop {name}")
-        specs.append({"name": name, "kind": "categorical", "categories": categories,
-                      "missing": any(c["missing"] for c in columns)})
-    return specs
-
-
-def typo_summary(series) -> dict:
-    """How many present values of ``series`` are not numbers, and the first of them."""
-    pd = pandas()
-    present = series.dropna()
-    bad = pd.to_numeric(present, errors="coerce").isna().to_numpy()
-    first = None
-    if bad.any():
-        i = first_index(bad)
-        first = (repr(present.iloc[i]),
-                 row_number(series, series.index.get_loc(present.index[i])))
-    return {"present": len(present), "bad": int(bad.sum()), "first": first}
-
-
-def warn_typos(parts, name, remedy="--categorical") -> None:
-    """Warn when a column is mostly numbers but for a few values (≤ 10%): typos, probably,
-    that made the whole column text. ``parts``: the ``typo_summary`` of each part."""
-    present, bad = sum(p["present"] for p in parts), sum(p["bad"] for p in parts)
-    if present and 0 < bad <= 0.1 * present:
-        value, row = next(p["first"] for p in parts if p["first"])
-        what = "class labels" if remedy.startswith("--task") else "categories"
-        warn(f"column {name!r} is mostly numbers but holds {value} (row {row}): its values "
-             f"are treated as {what}; fix the data if it should be numeric")
-
-
-def input_names(specs) -> list[str]:
-    """The network's input columns: a numeric column, or ``column=category`` per category."""
-    names = []
-    for spec in specs:
-        if spec["kind"] == "numeric":
-            names.append(spec["name"])
-        else:
-            names += [f"{spec['name']}={c}" for c in spec["categories"]]
-            if spec["missing"]:
-                names.append(f"{spec['name']}={MISSING}")
-    return names
-
-
-def transform(df, specs, path) -> np.ndarray:
-    """The network's input matrix (float64) for the rows of ``df``; columns by name, so their
-    order in the file does not matter and extra columns are ignored."""
-    missing_cols = [s["name"] for s in specs if s["name"] not in df.columns]
-    if missing_cols:
-        raise DataError(f"{path} lacks column(s) the model was trained on: "
-                        f"{', '.join(map(repr, missing_cols))}")
-    blocks = []
-    for spec in specs:
-        name, series = spec["name"], df[spec["name"]]
-        if spec["kind"] == "numeric":
-            values = numbers(series, name, path)
-            values = np.where(np.isnan(values), spec["mean"], values)
-            blocks.append(((values - spec["mean"]) / spec["std"])[:, None])
-            continue
-        categories = spec["categories"]
-        index = {c: j for j, c in enumerate(categories)}
-        width = len(categories) + bool(spec["missing"])
-        block = np.zeros((len(df), width))
-        keys = category_keys(series)
-        unknown = []
-        for row, k in enumerate(keys):
-            if k is None:
-                if spec["missing"]:
-                    block[row, -1] = 1.0
-                else:
-                    unknown.append(row)
-            elif k in index:
-                block[row, index[k]] = 1.0
-            else:
-                unknown.append(row)
-        if unknown:
-            shown = keys[unknown[0]]
-            warn(f"{path}: column {name!r} has {len(unknown)} value(s) not seen in training "
-                 f"(first {MISSING if shown is None else repr(shown)} at row "
-                 f"{row_number(series, unknown[0])}):"
-                 f" encoded as all zeros")
-        blocks.append(block)
-    return np.hstack(blocks) if blocks else np.zeros((len(df), 0))

@@ -1,0 +1,407 @@
+"""``TableModel``: a network that carries its table preprocessing, and ``fit_table``, which
+builds one from a table as ``ffbp train`` does."""
+
+from __future__ import annotations
+
+import math
+import os
+
+import numpy as np
+
+from .. import optim
+from .._validation import lookup
+from ..errors import ConfigError, DataError
+from ..network import Network
+from . import metrics as _metrics
+from .columns import numbers, pandas, row_number, shown
+from .features import (
+    input_names,
+    merge_features,
+    summarize_features,
+    transform,
+)
+from .tables import as_frame, column
+from .target import (
+    check_target,
+    decide_task,
+    encode_target,
+    merge_target,
+    summarize_target,
+    summarize_target_values,
+)
+
+#: Metadata format of table models (``net.metadata["ffbp_cli"]``; the name is historical:
+#: ``ffbp train`` wrote them first).
+FORMAT = 1
+
+
+def is_table(data) -> bool:
+    """A pandas DataFrame, a pyarrow Table or a file path (what the table methods take)."""
+    if isinstance(data, (str, os.PathLike)):
+        return True
+    if type(data).__module__.split(".")[0] not in ("pandas", "pyarrow"):
+        return False
+    from .tables import _is_arrow_table
+
+    return isinstance(data, pandas().DataFrame) or _is_arrow_table(data)
+
+
+def has_preprocessing(metadata) -> bool:
+    """True when ``metadata`` holds a table model's preprocessing, complete and well formed."""
+    if not isinstance(metadata, dict) or metadata.get("ffbp_cli") is None:
+        return False
+    target, features = metadata.get("target"), metadata.get("features")
+    if not (isinstance(target, dict) and isinstance(features, list) and features):
+        return False
+    keys = {"numeric": {"name", "mean", "std"},
+            "categorical": {"name", "categories", "missing"}}
+    if not all(isinstance(f, dict) and keys.get(f.get("kind"), {"?"}) <= f.keys()
+               for f in features):
+        return False
+    need = {"classification": {"name", "classes"}, "regression": {"name", "mean", "std"}}
+    return need.get(target.get("task"), {"?"}) <= target.keys()
+
+
+def loss_targets(y, net):
+    """Encoded targets in the form the network's loss takes (0/1 column for binary losses)."""
+    return y.reshape(-1, 1) if net.n_outputs == 1 else y
+
+
+class TableModel(Network):
+    """A ``Network`` that owns the preprocessing of the table it was trained on: its
+    ``predict``, ``predict_proba`` and ``evaluate`` take the raw table (a pandas DataFrame,
+    a pyarrow Table, or the path of a CSV/TSV/Parquet file) and answer in the target's
+    terms: class labels as they were in the table, regression values in the target's units.
+    Exactly what ``ffbp predict`` and ``ffbp evaluate`` give (they are built on it).
+
+    Columns are matched by name: any order, extra columns ignored, a missing one a
+    ``DataError`` naming it; a category never seen in training becomes an all-zero block with
+    a ``TableWarning``. The preprocessing lives in ``metadata`` (where ``ffbp.save`` keeps it),
+    so a saved ``TableModel`` loads as one: ``ffbp.load`` returns a ``TableModel`` for every
+    file whose metadata holds a table preprocessing (all files of ``ffbp train``), and a plain
+    ``Network`` otherwise.
+
+    Why a subclass, not a wrapper: everything that takes a ``Network`` (``gradcheck``,
+    ``export_onnx``, ``save``, ``trace``, ``explain``, ``fit``, the MPI code, and every
+    script that did ``net = ffbp.load("m.ffbp"); net.layers[0].W``) keeps working unchanged
+    on a loaded CLI model, with no ``.network`` indirection and no delegation of attributes.
+    The table methods only extend what Network's did: ``predict`` and ``predict_proba`` given
+    a NumPy array (or a sparse matrix) are ``Network``'s, on the network's own inputs (class
+    indices, probabilities per output); given a table, they preprocess it and decode.
+
+    Attributes beyond ``Network``'s (read from ``metadata``): ``target`` (the target's spec:
+    name, task, classes or scaling), ``features`` (one spec per column), ``input_names``.
+    """
+
+    @classmethod
+    def from_network(cls, net: Network, where: str = "the model") -> TableModel:
+        """A ``TableModel`` sharing ``net``'s layers, weights and metadata (``net`` itself
+        should not be used afterwards). A ``DataError`` when its metadata has no complete
+        table preprocessing."""
+        if not has_preprocessing(net.metadata):
+            raise DataError(f"{where} has no table preprocessing in its metadata (it was not "
+                            f"made by 'ffbp train' or ffbp.fit_table), or it is damaged")
+        model = cls.__new__(cls)
+        model.__dict__.update(net.__dict__)
+        return model
+
+    # -- what it knows -----------------------------------------------------------------
+    @property
+    def target(self) -> dict:
+        return self.metadata["target"]
+
+    @property
+    def features(self) -> list[dict]:
+        return self.metadata["features"]
+
+    @property
+    def task(self) -> str:
+        return self.target["task"]
+
+    @property
+    def classes(self) -> list | None:
+        return self.target.get("classes")
+
+    @property
+    def input_names(self) -> list[str]:
+        return input_names(self.features)
+
+    # -- tables in ---------------------------------------------------------------------
+    def transform(self, table) -> np.ndarray:
+        """The network's input matrix (float64) for a table's rows."""
+        df, label = as_frame(table)
+        return self.prepare(df, label)
+
+    def prepare(self, df, label="the table") -> np.ndarray:
+        """``transform`` of a DataFrame; ``label`` names it in messages."""
+        X = transform(df, self.features, label)
+        if X.shape[1] != self.n_features:
+            raise DataError(f"the model's preprocessing gives {X.shape[1]} inputs but its "
+                            f"network takes {self.n_features}: the model file is inconsistent")
+        self._check_range(X, df, label)
+        return X
+
+    def _check_range(self, X, df, label) -> None:
+        """A standardised input beyond the network's dtype (1e200 against a float32 model)
+        is an error naming the column and the row, not an overflow deep in the network."""
+        limit = np.finfo(self.dtype).max
+        with np.errstate(invalid="ignore"):
+            bad = ~(np.abs(X) <= limit)
+        if not bad.any():
+            return
+        row, col = np.argwhere(bad)[0]
+        name, at = None, 0
+        for f in self.features:                 # the column behind input ``col``
+            at += 1 if f["kind"] == "numeric" else len(f["categories"]) + bool(f["missing"])
+            if col < at:
+                name = f["name"]
+                break
+        series = df[name] if name in df.columns else None
+        value = f" holds {shown(series.iloc[row])}, which" if series is not None else ""
+        where = row_number(series, row) if series is not None else row + 1
+        raise DataError(f"{label}: column {name!r} at row {where}{value} is too large for "
+                        f"the model's {self.dtype} inputs once standardised (beyond "
+                        f"{limit:.3g})")
+
+    def encode_target(self, df, label="the table") -> np.ndarray:
+        """The target column of ``df`` encoded as the network learnt it: class indices, or
+        the standardised value."""
+        series = column(df, self.target["name"], label, "target column")
+        return encode_target(series, self.target, label)
+
+    # -- answers -----------------------------------------------------------------------
+    def decode(self, X) -> tuple[np.ndarray, np.ndarray | None]:
+        """(predictions, probabilities or None) for the network's inputs X: labels (object
+        array) or values in the target's units, and for a probabilistic classifier one
+        column per class (two for a binary output)."""
+        if self.task == "regression":
+            raw = Network.predict(self, X)[:, 0].astype(np.float64)
+            return raw * self.target["std"] + self.target["mean"], None
+        index = np.asarray(Network.predict(self, X)).reshape(-1)
+        labels = np.asarray(self.classes, dtype=object)[index]
+        try:
+            proba = Network.predict_proba(self, X)
+        except ConfigError:                                     # a margin loss
+            proba = None
+        if proba is not None and proba.shape[1] == 1:           # binary: P(second class)
+            proba = np.hstack([1 - proba, proba])
+        return labels, proba
+
+    def predict(self, X):
+        """For a table: class labels (an object array of the original values) or regression
+        values in the target's units, one per row. For an array: ``Network.predict``."""
+        if not is_table(X):
+            return super().predict(X)
+        return self.decode(self.transform(X))[0]
+
+    def predict_proba(self, X):
+        """For a table: probabilities (n_rows, n_classes), columns in the order of
+        ``classes`` (a ``ConfigError`` for regression or a margin loss). For an array:
+        ``Network.predict_proba``."""
+        if not is_table(X):
+            return super().predict_proba(X)
+        if self.task != "classification":
+            raise ConfigError("predict_proba is for classifiers; this model is a regression "
+                              f"of {self.target['name']!r}")
+        proba = self.decode(self.transform(X))[1]
+        if proba is None:
+            raise ConfigError(f"this classifier's loss ({self.loss!r}) gives no "
+                              f"probabilities")
+        return proba
+
+    def predict_table(self, table, keep=()):
+        """A DataFrame of the ``keep`` columns copied through, ``prediction``, and for a
+        probabilistic classifier ``proba_<class>`` per class (what ``ffbp predict``
+        writes)."""
+        df, label = as_frame(table)
+        X = self.prepare(df, label)
+        out = pandas().DataFrame({c: column(df, c, label).to_numpy() for c in keep})
+        predictions, proba = self.decode(X)
+        out["prediction"] = predictions
+        if proba is not None:
+            for j, name in enumerate(self.classes):
+                out[f"proba_{name}"] = proba[:, j]
+        return out
+
+    def evaluate(self, table) -> dict:
+        """Metrics on a table that holds the target column (``ffbp evaluate --json``).
+
+        Always ``rows`` and ``loss`` (the training loss, on the target as the network
+        learnt it). Classifiers: ``accuracy``, ``confusion_matrix`` (rows: true class),
+        ``labels``, ``per_class`` (label, precision, recall, f1, support), ``macro_f1``,
+        ``weighted_f1``, ``roc_auc`` and ``log_loss`` (None without probabilities; ROC AUC
+        one-vs-rest macro for more than two classes). Regression: ``mse``, ``rmse``, ``mae``,
+        ``r2`` in the target's units. See ``ffbp.tabular.metrics``."""
+        df, label = as_frame(table)
+        y = self.encode_target(df, label)
+        X = self.prepare(df, label)
+        Y = self.outputs(X)
+        result = {"rows": len(X),
+                  "loss": float(self.loss(Y, loss_targets(y, self))) if len(X) else math.nan}
+        if self.task == "regression":
+            truth = numbers(df[self.target["name"]], self.target["name"], label)
+            predicted = Y[:, 0].astype(np.float64) * self.target["std"] + self.target["mean"]
+            result.update(_metrics.regression_metrics(truth, predicted))
+            return result
+        decided = np.asarray(self.loss.decide(Y)).reshape(-1)
+        try:
+            proba = self.loss.probabilities(Y)
+        except ConfigError:
+            proba = None
+        if proba is not None and proba.shape[1] == 1:
+            proba = np.hstack([1 - proba, proba])
+        result.update(_metrics.classification_metrics(y, decided, proba, self.classes))
+        return result
+
+
+# -- training from a table ---------------------------------------------------------------
+def fit_preprocessing(train_df, all_df, target, task, categorical, drop, label):
+    """(task, why, feature specs, target spec) of one process's table (``ffbp train
+    --distributed`` fits the same from every rank's summaries)."""
+    task, why = decide_task([summarize_target(all_df[target], task, target, label)], task,
+                            target)
+    features = merge_features([summarize_features(train_df, target, categorical, drop, label)])
+    spec = merge_target([summarize_target_values(all_df[target], train_df[target], target,
+                                                 task, label)], target, task, label)
+    return task, why, features, spec
+
+
+def resolve_loss(name, task, n_classes):
+    """The loss instance for ``name`` (or the task's default), checked against the task."""
+    from .. import losses
+
+    loss = losses.get(name or ("cross_entropy" if task == "classification" else "mse"))
+    if loss.family != task:
+        raise ConfigError(f"loss {name!r} is a {loss.family} loss but the task is {task}")
+    binary = (losses.BinaryCrossEntropy, losses.BinaryCrossEntropyWithLogits, losses.Hinge)
+    if isinstance(loss, binary) and n_classes != 2:
+        raise ConfigError(f"loss {name!r} is for two classes but the target has {n_classes}; "
+                          f"use cross_entropy")
+    return loss, isinstance(loss, binary)
+
+
+def metric_sums(net, X, y) -> dict:
+    """The sums the training metrics are made of (so that parts of a table add up)."""
+    target = net.metadata["target"]
+    sums = {"rows": len(X), "loss": 0.0}
+    if target["task"] == "classification":
+        k = len(target["classes"])
+        sums["confusion"] = np.zeros((k, k))
+    else:
+        sums.update(sq_err=0.0, abs_err=0.0, y=0.0, yy=0.0)
+    if len(X) == 0:
+        return sums
+    Y = net.outputs(X)                   # inference mode, in chunks on large tables
+    sums["loss"] = float(net.loss(Y, loss_targets(y, net))) * len(X)
+    if target["task"] == "classification":
+        index = np.asarray(net.loss.decide(Y)).reshape(-1)
+        np.add.at(sums["confusion"], (y, index), 1)
+        return sums
+    # y is the standardised target, so Σy² − (Σy)²/n loses nothing to cancellation
+    err = (Y[:, 0].astype(np.float64) - y) * target["std"]
+    sums.update(sq_err=float(np.sum(err ** 2)), abs_err=float(np.sum(np.abs(err))),
+                y=float(np.sum(y)), yy=float(np.sum(y ** 2)))
+    return sums
+
+
+def finish_metrics(net, sums) -> dict:
+    """The training metrics (loss, accuracy or MSE, MAE, R²) from ``metric_sums``."""
+    target, n = net.metadata["target"], sums["rows"]
+    result = {"rows": int(n), "loss": sums["loss"] / n}
+    if target["task"] == "classification":
+        matrix = np.asarray(sums["confusion"]).astype(np.int64)
+        result["accuracy"] = float(np.trace(matrix) / n)
+        result["confusion_matrix"] = matrix.tolist()
+        return result
+    total = (sums["yy"] - sums["y"] ** 2 / n) * target["std"] ** 2
+    result["mse"] = sums["sq_err"] / n
+    result["mae"] = sums["abs_err"] / n
+    result["r2"] = 1 - sums["sq_err"] / total if total > 1e-12 * n * target["std"] ** 2 \
+        else float("nan")
+    return result
+
+
+def fit_table(table, target: str, *, hidden=(64, 32), activation="relu", loss=None,
+              optimizer="adam", lr=None, weight_decay=None, clip_norm=None, epochs=100,
+              batch_size=32, validation_split=0.1, early_stopping=False, patience=10,
+              seed=0, dtype="float32", task="auto", categorical=(), drop=(), init="auto",
+              verbose=False, callbacks=()) -> TableModel:
+    """Fit the preprocessing of ``table`` (a DataFrame, a pyarrow Table or a CSV/Parquet
+    path) and train an MLP to predict its column ``target``, as ``ffbp train`` does with
+    the same options (the same rows held out, the same weights): a ``TableModel``.
+
+    The preprocessing is fitted on the training rows only (not the ``validation_split``
+    held out at random with ``seed``); ``task`` ``auto`` makes a non-numeric target, or one
+    of few whole numbers, a classification. ``categorical``: numeric-looking columns to
+    one-hot encode anyway; ``drop``: columns to leave out. The other arguments are
+    ``ffbp train``'s options (see the README): ``hidden`` widths, hidden ``activation``,
+    ``loss`` (default cross_entropy or mse), ``optimizer`` (sgd, momentum, adam, adamw,
+    rmsprop) with ``lr``, ``weight_decay``, ``clip_norm``; ``epochs``, ``batch_size``
+    (``"full"`` or None for batch gradient descent), ``early_stopping`` with ``patience``;
+    ``dtype``; ``verbose`` shows a progress bar. The returned model's
+    ``metadata["training"]`` holds the options, epochs run and the final metrics."""
+    from ..mlp import mlp
+
+    df, label = as_frame(table)
+    if isinstance(batch_size, str) and batch_size.lower() in ("full", "all", "none"):
+        batch_size = None                     # batch gradient descent, as ffbp train
+    if not isinstance(target, str):
+        raise ConfigError(f"target must be a column name, got {target!r}")
+    categorical, drop = list(categorical), list(drop)
+    y_all = column(df, target, label, "target column")
+    check_target(y_all, target, label)
+    if not (isinstance(validation_split, (int, float)) and 0 <= validation_split < 1):
+        raise ConfigError(f"validation_split must be in [0, 1), got {validation_split!r}")
+    n = len(df)
+    n_val = math.ceil(validation_split * n) if validation_split else 0
+    if n_val and n - n_val < 2:
+        raise DataError(f"{label} has {n} rows: too few to hold out {validation_split} for "
+                        f"validation (use validation_split=0)")
+    order = np.random.default_rng([seed, 2]).permutation(n)      # as ffbp train
+    train_df, val_df = df.iloc[np.sort(order[n_val:])], df.iloc[np.sort(order[:n_val])]
+    task, why, features, spec = fit_preprocessing(train_df, df, target, task, categorical,
+                                                  drop, label)
+    n_classes = len(spec.get("classes", ()))
+    loss_fn, binary = resolve_loss(loss, task, n_classes)
+    n_outputs = 1 if task == "regression" or binary else n_classes
+    hidden = [hidden] if isinstance(hidden, int) else list(hidden or [])
+    output = next(iter(loss_fn.requires)) if loss_fn.requires else None
+    net = mlp(len(input_names(features)), hidden, n_outputs, activation, output=output,
+              init=init, seed=seed, dtype=np.dtype(dtype))
+    make = lookup(optimizer, optim.ALIASES, "optimizer")
+    kwargs = {k: v for k, v in (("learning_rate", lr), ("weight_decay", weight_decay),
+                                ("clip_norm", clip_norm)) if v is not None}
+    opt = make(**kwargs) if isinstance(optimizer, str) else optimizer
+    X_train = transform(train_df, features, label)
+    y_train = encode_target(train_df[target], spec, label)
+    X_val = transform(val_df, features, label)
+    y_val = encode_target(val_df[target], spec, label)
+    options = {"target": target, "task": task, "hidden": hidden, "activation": activation,
+               "loss": loss, "optimizer": optimizer if isinstance(optimizer, str) else None,
+               "lr": lr, "weight_decay": weight_decay, "clip_norm": clip_norm,
+               "epochs": epochs, "batch_size": batch_size,
+               "validation_split": validation_split, "early_stopping": early_stopping,
+               "patience": patience, "seed": seed, "dtype": str(np.dtype(dtype)),
+               "categorical": categorical, "drop": drop, "init": init}
+    net.metadata = {"ffbp_cli": FORMAT, "target": spec, "task_reason": why,
+                    "features": features, "inputs": input_names(features),
+                    "training": {"data": label, "rows": n - n_val, "validation_rows": n_val,
+                                 "options": options}}
+    model = TableModel.from_network(net)
+    history = model.fit(X_train, loss_targets(y_train, model), loss=loss_fn, optimizer=opt,
+                        epochs=epochs, batch_size=batch_size,
+                        validation_data=(X_val, loss_targets(y_val, model)) if n_val else None,
+                        early_stopping=early_stopping, patience=patience, seed=seed,
+                        verbose=verbose, callbacks=list(callbacks))
+    results = {"train": finish_metrics(model, metric_sums(model, X_train, y_train))}
+    if n_val:
+        results["validation"] = finish_metrics(model, metric_sums(model, X_val, y_val))
+    model.metadata["training"].update(
+        epochs_run=history.epochs, stop_reason=history.stop_reason,
+        metrics={name: {k: v for k, v in m.items() if k != "confusion_matrix"}
+                 for name, m in results.items()})
+    model.history = history
+    return model
+
+
+__all__ = ["TableModel", "fit_table", "is_table", "has_preprocessing", "FORMAT"]

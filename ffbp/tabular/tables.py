@@ -1,0 +1,104 @@
+"""Tables in: CSV/TSV (optionally compressed) or Parquet files by extension, pandas
+DataFrames and pyarrow Tables, as the DataFrame the preprocessing reads.
+
+Rows in messages are counted from 1, after the header.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from ..errors import DataError, FFBPError
+from .columns import pandas
+
+CSV = (".csv", ".tsv", ".txt")
+PARQUET = (".parquet", ".pq")
+COMPRESSION = (".gz", ".bz2", ".zip", ".xz", ".zst")
+
+
+def table_format(path: str) -> str:
+    """'csv', 'tsv' or 'parquet' from a file name (a DataError for anything else)."""
+    name = path.lower()
+    for ext in COMPRESSION:
+        if name.endswith(ext):
+            name = name[: -len(ext)]
+    if name.endswith(CSV) or path == "-":
+        return "tsv" if name.endswith(".tsv") else "csv"
+    if name.endswith(PARQUET):
+        return "parquet"
+    raise DataError(f"cannot tell the format of {path!r} from its extension: use .csv, .tsv "
+                    f"or .parquet (CSV may be compressed: .csv.gz)")
+
+
+def read_table(path):
+    """A DataFrame from a CSV/TSV (optionally compressed) or Parquet file; '-' is stdin."""
+    path = os.fspath(path)
+    kind = table_format(path)
+    pd = pandas()
+    if path != "-" and not os.path.isfile(path):
+        raise DataError(f"no such file: {path}" if not os.path.exists(path)
+                        else f"{path} is not a file")
+    try:
+        if kind == "parquet":
+            try:
+                import pyarrow  # noqa: F401
+            except ImportError:
+                raise FFBPError('reading Parquet files needs pyarrow: pip install "ffbp[cli]"'
+                                ) from None
+            df = pd.read_parquet(path)
+        else:
+            df = pd.read_csv(sys.stdin if path == "-" else path,
+                             sep="\t" if kind == "tsv" else ",")
+    except FFBPError:
+        raise
+    except pd.errors.EmptyDataError:
+        raise DataError(f"{path} is empty (no header, no rows)") from None
+    except (ValueError, OSError, UnicodeDecodeError) as exc:
+        raise DataError(f"cannot read {path} as {kind.upper()}: {exc}") from None
+    except Exception as exc:       # pyarrow's own errors (ArrowInvalid) are not ValueErrors
+        raise DataError(f"cannot read {path} as {kind.upper()}: {exc}") from None
+    if len(df) == 0:
+        raise DataError(f"{path} has no data rows")
+    df.columns = [str(c) for c in df.columns]
+    return df.reset_index(drop=True)
+
+
+def column(df, name, path, what="column"):
+    """df[name], or a DataError naming the columns there are (and the closest one)."""
+    if name in df.columns:
+        return df[name]
+    import difflib
+
+    close = difflib.get_close_matches(name, list(df.columns), n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    cols = ", ".join(map(repr, df.columns[:20])) + (", ..." if len(df.columns) > 20 else "")
+    raise DataError(f"{path} has no {what} {name!r}{hint}; its columns: {cols}")
+
+
+def as_frame(table, what="the table"):
+    """A pandas DataFrame of ``table``: a DataFrame (its columns named as strings, rows
+    numbered from 0 for messages), a pyarrow Table, or the path of a CSV/TSV/Parquet file.
+    Returns (frame, label): the label names the table in messages (its path, or ``what``)."""
+    pd = pandas()
+    if isinstance(table, (str, os.PathLike)):
+        return read_table(table), os.fspath(table)
+    if isinstance(table, pd.DataFrame):
+        df = table.reset_index(drop=True)
+    elif _is_arrow_table(table):
+        df = table.to_pandas()
+    else:
+        raise DataError(f"{what} must be a pandas DataFrame, a pyarrow Table or the path of a "
+                        f"CSV or Parquet file, got {type(table).__name__}")
+    df.columns = [str(c) for c in df.columns]
+    if len(df) == 0:
+        raise DataError(f"{what} has no rows")
+    return df, what
+
+
+def _is_arrow_table(table) -> bool:
+    if "pyarrow" not in sys.modules:           # no pyarrow loaded: cannot be its Table
+        return False
+    import pyarrow as pa
+
+    return isinstance(table, (pa.Table, pa.RecordBatch))
