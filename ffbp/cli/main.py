@@ -36,6 +36,9 @@ the mean); other columns, and those named by --categorical, are one-hot encoded 
 training categories (missing values get a category of their own; unseen ones become all
 zeros). The preprocessing, the classes and the feature order are stored in the model file.
 
+With a validation split, early stopping is on (--no-early-stopping turns it off). Progress
+goes to stderr: a bar on a terminal, else a line per epoch (--log-format).
+
 config file (TOML): keys mirror the flags, at the top level or in a [train] table; flags
 given on the command line win. For example:
   [train]
@@ -44,13 +47,14 @@ given on the command line win. For example:
   activation = "tanh"
   lr = 0.01
   epochs = 30
-  early-stopping = true
+  early-stopping = false
 
 examples:
   ffbp train iris.csv --target species -o iris.ffbp
   ffbp train houses.parquet --target price --hidden 128,64 --loss huber \\
-      --early-stopping --patience 5 --epochs 500 -o houses.ffbp
+      --patience 5 --epochs 500 -o houses.ffbp
   ffbp train train.csv --config train.toml --epochs 10 -o quick.ffbp
+  ffbp train train.csv --target label --log-format json --log-file epochs.csv -o m.ffbp
 """
 
 PREDICT_EPILOG = """\

@@ -161,8 +161,9 @@ TRAIN_OPTIONS: dict[str, Option] = {
                          "descent (default: 32)", "N"),
     "validation_split": Option(_fraction, 0.1, "fraction of the rows held out at random for "
                                "validation, 0 for none (default: 0.1)", "FRACTION"),
-    "early_stopping": Option(_switch, False, "stop when the validation loss has not improved "
-                             "for --patience epochs and keep the best weights", flag=True),
+    "early_stopping": Option(_switch, None, "stop when the validation loss has not improved "
+                             "for --patience epochs and keep the weights of the best epoch "
+                             "(default: on when there is a validation split)", flag=True),
     "patience": Option(_positive_int, 10, "epochs without improvement before early stopping "
                        "(default: 10)", "N"),
     "seed": Option(_non_negative_int, 0, "seed of the initial weights, the validation split "
@@ -176,7 +177,15 @@ TRAIN_OPTIONS: dict[str, Option] = {
                          "(without it, Ctrl-C still writes MODEL.ckpt to resume from)", "FILE"),
     "resume": Option(_text, None, "continue an interrupted run from this checkpoint (same "
                      "data and options)", "FILE"),
-    "quiet": Option(_switch, False, "no progress bar", flag=True, short="-q"),
+    "quiet": Option(_switch, False, "no progress bar or per-epoch lines", flag=True,
+                    short="-q"),
+    "log_format": Option(_choice("bar", "plain", "json"), None, "progress while training: "
+                         "bar (a progress bar), plain (a line per epoch) or json (a JSON "
+                         "object per epoch), on stderr (default: bar on a terminal, else "
+                         "plain)", "FORMAT"),
+    "log_file": Option(_text, None, "write a CSV here with a row per epoch: epoch, every "
+                       "figure (loss, val_loss, ...), seconds; written as each epoch ends",
+                       "FILE.csv"),
     "diagnostics": Option(_switch, True, "watch gradient health while training and warn about "
                           "vanishing/exploding gradients, saturated or dead units (default: on)",
                           flag=True),
@@ -185,7 +194,8 @@ TRAIN_OPTIONS: dict[str, Option] = {
                           "reads only its own rows (Parquet row groups or CSV byte ranges); "
                           "needs ffbp[mpi]", flag=True),
     "report": Option(_text, None, "write DIR/report.html: curves, diagnostics, network "
-                     "drawing and settings, self-contained (pictures need ffbp[plots])", "DIR"),
+                     "drawing and settings, self-contained; needs matplotlib: pip install "
+                     "\"ffbp[plots]\"", "DIR"),
 }
 
 #: Common other names of options, for the "did you mean" hint of an unknown config key.

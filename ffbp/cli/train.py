@@ -5,8 +5,10 @@ trains on it (``ffbp.cli.shards``); rank 0 writes the model and prints the resul
 
 from __future__ import annotations
 
+import inspect
 import math
 import os
+import sys
 import time
 
 import numpy as np
@@ -29,6 +31,7 @@ from .commands import (
     metric_sums,
     metric_table,
 )
+from .progress import CsvLog, EpochLines
 
 BINARY_LOSSES = (BinaryCrossEntropy, BinaryCrossEntropyWithLogits, Hinge)
 
@@ -96,6 +99,7 @@ def check_paths(args, opts, checkpoint) -> None:
     report = opts["report"] and os.path.join(opts["report"], "report.html")
     paths.check_distinct(
         [("-o", opts["output"]), (ckpt_label, checkpoint), ("--report", report),
+         ("--log-file", opts["log_file"]),
          ("the diverged-run model", diverged_path(opts["output"]))],
         [("DATA", args.data), ("--config", getattr(args, "config", None)),
          ("--resume", resume)],
@@ -103,8 +107,62 @@ def check_paths(args, opts, checkpoint) -> None:
     paths.check_writable(opts["output"], "the model")
     if opts["checkpoint"]:
         paths.check_writable(checkpoint, "the checkpoint")
+    if opts["log_file"]:
+        paths.check_writable(opts["log_file"], "the --log-file")
     if opts["report"]:
+        check_plots()
         paths.check_report_folder(opts["report"])
+
+
+def check_plots() -> None:
+    """--report draws with matplotlib: without it, refuse before any training."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise FFBPError('--report needs matplotlib, which is not installed: pip install '
+                        '"ffbp[plots]" (or leave out --report)') from None
+
+
+def progress(opts, comm, epochs):
+    """The per-epoch callbacks of the options (rank 0 only) and fit's ``verbose``."""
+    if not comm.is_root:
+        return [], False
+    fmt = opts["log_format"] or ("bar" if sys.stderr.isatty() else "plain")
+    hooks = [CsvLog(opts["log_file"])] if opts["log_file"] else []
+    if opts["quiet"]:
+        return hooks, False
+    if fmt == "bar":
+        return hooks, True
+    return [*hooks, EpochLines(epochs, fmt)], False
+
+
+def describe(net, loss, opts, task, why, spec, features, path, n, n_val):
+    """The lines printed before training: task, data, network, training settings."""
+    n_classes = len(spec.get("classes", ()))
+    n_num = sum(f["kind"] == "numeric" for f in features)
+    what = (f"{n_classes} classes: {labels_text(spec['classes'])}"
+            if task == "classification" else f"mean {spec['mean']:.4g}, std {spec['std']:.4g}")
+    arch = "-".join(str(w) for w in [net.n_features, *opts["hidden"], net.n_outputs])
+    output = type(net.layers[-1]).__name__ if loss.requires else "linear"
+    hidden = f"{opts['activation']} hidden, " if opts["hidden"] else ""
+    lr = opts["lr"]
+    if lr is None:
+        make = lookup(opts["optimizer"], optim.ALIASES, "optimizer")
+        lr = inspect.signature(make).parameters["learning_rate"].default
+    batch = "full batch" if opts["batch_size"] is None else f"batch size {opts['batch_size']}"
+    if opts["early_stopping"]:
+        watched = "val_loss" if n_val else "loss"
+        stop = f", early stopping on {watched} (patience {opts['patience']})"
+    else:
+        stop = ""
+    return [f"task: {task} of {opts['target']!r} ({why}); {what}",
+            f"data: {path}: {n - n_val} training + {n_val} validation rows; {len(features)} "
+            f"feature columns ({n_num} numeric, {len(features) - n_num} categorical) -> "
+            f"{net.n_features} inputs",
+            f"network: {arch}, {hidden}{output} output, {net.flat_values.size:,} parameters, "
+            f"{_loss_name(loss)} loss",
+            f"training: {opts['optimizer']} optimiser (learning rate {lr:g}), {batch}, up to "
+            f"{opts['epochs']} epochs{stop}"]
 
 
 def run_train(args) -> int:
@@ -149,8 +207,11 @@ def run_train(args) -> int:
     X_val = data.transform(val_df, features, label)
     y_val = target_column.encode_target(val_df[target], spec, label)
     validation = (X_val, loss_targets(y_val, net)) if n_val else None
+    if opts["early_stopping"] is None:          # the default: on with a validation split
+        opts["early_stopping"] = n_val > 0
     settings = {k: v for k, v in opts.items()
-                if k not in ("output", "quiet", "checkpoint", "resume", "distributed")}
+                if k not in ("output", "quiet", "checkpoint", "resume", "distributed",
+                             "log_format", "log_file")}
     settings["loss"] = _loss_name(loss)
     net.metadata = {"ffbp_cli": CLI_FORMAT, "target": spec, "task_reason": why,
                     "features": features, "inputs": data.input_names(features),
@@ -165,6 +226,10 @@ def run_train(args) -> int:
 
         probe = slice(0, min(256, len(X_train)))     # a fixed batch: comparable epoch to epoch
         health = GradientHealth(probe=(X_train[probe], loss_targets(y_train[probe], net)))
+    if comm.is_root:
+        print("\n".join(describe(net, loss, opts, task, why, spec, features, path, n, n_val)),
+              flush=True)
+    hooks, verbose = progress(opts, comm, opts["epochs"])
     train_data = (X_train, loss_targets(y_train, net))
     if opts["distributed"]:         # every rank trains on its own rows (see ffbp.cli.shards)
         train_data = (ArraySource(*train_data, partitioned=True), None)
@@ -175,9 +240,9 @@ def run_train(args) -> int:
                           epochs=opts["epochs"], batch_size=opts["batch_size"],
                           validation_data=validation, early_stopping=opts["early_stopping"],
                           patience=opts["patience"], seed=opts["seed"],
-                          verbose=not opts["quiet"], checkpoint=checkpoint,
+                          verbose=verbose, checkpoint=checkpoint,
                           checkpoint_every=1 if opts["checkpoint"] else None,
-                          resume=opts["resume"], callbacks=[health] if health else [],
+                          resume=opts["resume"], callbacks=[*hooks, health] if health else hooks,
                           distributed=opts["distributed"])
     except DivergenceError as exc:
         if comm.is_root:
@@ -213,19 +278,9 @@ def run_train(args) -> int:
     except DataError as exc:
         raise DataError(f"{exc}{lost}") from None
 
-    n_num = sum(f["kind"] == "numeric" for f in features)
-    what = (f"{n_classes} classes: {labels_text(spec['classes'])}"
-            if task == "classification" else f"mean {spec['mean']:.4g}, std {spec['std']:.4g}")
-    arch = "-".join(str(w) for w in [net.n_features, *opts["hidden"], net.n_outputs])
-    print(f"task: {task} of {target!r} ({why}); {what}")
-    print(f"data: {path}: {n - n_val} training + {n_val} validation rows; {len(features)} "
-          f"feature columns ({n_num} numeric, {len(features) - n_num} categorical) -> "
-          f"{net.n_features} inputs")
-    output = type(net.layers[-1]).__name__ if loss.requires else "linear"
-    hidden = f"{opts['activation']} hidden, " if opts["hidden"] else ""
-    print(f"network: {arch}, {hidden}{output} output, "
-          f"{settings['loss']} loss, {opts['optimizer']} optimiser")
-    print(f"trained {history.epochs} epochs in {seconds:.2f} s ({history.stop_reason})")
+    kept = ("" if history.best_epoch is None
+            else f"; kept the weights of epoch {history.best_epoch + 1}")
+    print(f"trained {history.epochs} epochs in {seconds:.2f} s ({history.stop_reason}{kept})")
     print(metric_table(results))
     print(f"saved {opts['output']}")
     if health is not None and health.messages:
