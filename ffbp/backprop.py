@@ -110,7 +110,7 @@ def forward(net, X, training: bool = False, recorder: Recorder | None = None) ->
         out = layer.forward(X, training)
         if recorder is not None:
             # Copies: the next activation may overwrite a Dense layer's fresh output.
-            recorder.layers.append(LayerRecord(n, layer, X if n == 0 else
+            recorder.layers.append(LayerRecord(n, layer, X.copy() if n == 0 else
                                                recorder.layers[-1].output, out.copy()))
         X = out
     return X

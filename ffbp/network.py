@@ -96,8 +96,8 @@ class Network:
         """Let an activation overwrite its input when it is a Dense layer's fresh output, and
         its incoming gradient when that is the next Dense layer's fresh ∂E/∂x: arrays no
         one else holds. Inputs and gradients a caller passes in are never overwritten.
-        Tools that keep every layer's output (trace, explain) switch this off on their
-        copy of the network."""
+        Tools that keep every layer's output (trace, explain) need not switch it off: the
+        step's Recorder copies each array as it passes."""
         from .layers.activations import Activation
         from .layers.dense import Dense
 

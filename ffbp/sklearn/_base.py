@@ -87,6 +87,7 @@ class BaseMLP(_solvers.Solvers, BaseEstimator):
             w = _check_sample_weight(sample_weight, X, dtype=np.float64,
                                      ensure_non_negative=True)
         T, n_outputs = self._encode_targets(y, first, classes, incremental)
+        self._incremental = incremental
         w = self._weights(T, w)
         rng = check_random_state(self.random_state)
         loss, output, out_activation = self._make_loss()
@@ -99,6 +100,7 @@ class BaseMLP(_solvers.Solvers, BaseEstimator):
             net = _parts.build_network(X.shape[1], n_outputs, self, output,
                                        seed=int(rng.randint(_SEED_BOUND)), dtype=X.dtype)
             self.network_, self._rate = net, None
+            self._hidden_fitted = _parts.hidden_sizes(self.hidden_layer_sizes)
             self.n_outputs_, self.out_activation_ = n_outputs, out_activation
             self.n_layers_ = len(_parts.hidden_sizes(self.hidden_layer_sizes)) + 2
             self.n_iter_ = self.t_ = 0
@@ -113,6 +115,10 @@ class BaseMLP(_solvers.Solvers, BaseEstimator):
         elif n_outputs != self.n_outputs_:
             raise ShapeError(f"y has {n_outputs} output(s) but the estimator was fitted "
                              f"with {self.n_outputs_}")
+        elif self._hidden_fitted != _parts.hidden_sizes(self.hidden_layer_sizes):
+            raise ConfigError(f"hidden_layer_sizes is {self.hidden_layer_sizes!r} but the "
+                              f"network being continued (warm_start / partial_fit) has "
+                              f"{self._hidden_fitted!r}: fit a new one with warm_start=False")
         net = self.network_
         net.loss = loss
         if self.solver == "lbfgs" and self.optimizer is None:

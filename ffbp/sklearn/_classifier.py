@@ -194,6 +194,10 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     def _weights(self, T, w):
         if self.class_weight is None:
             return w
+        if self.class_weight == "balanced" and self._incremental:
+            raise ConfigError("class_weight='balanced' needs the whole training set, which "
+                              "partial_fit never sees: pass the weights as a dict {label: "
+                              "weight} (as scikit-learn's SGDClassifier asks)")
         if self._multilabel:
             raise ConfigError("class_weight needs single-label targets, not a multi-label "
                               "indicator matrix (weight the samples with sample_weight)")

@@ -29,25 +29,34 @@ class LogLoss(BinaryCrossEntropy):
 
 
 class HalfSquaredError(MSE):
-    """E = (1/2k) Σₖ (yₖ − dₖ)² per sample, half the mean squared error over the k outputs
-    (scikit-learn's ``squared_error``); ∂E/∂y = (y − d)/k."""
+    """scikit-learn's ``squared_error``: it reports E = (1/2k) Σₖ (yₖ − dₖ)² per sample,
+    half the mean squared error over the k outputs, and back-propagates δ = y − d at the
+    output, the gradient of ½ Σₖ (yₖ − dₖ)².
+
+    For one output the two agree; for k > 1 the step is k times the gradient of the value
+    reported. The estimator keeps scikit-learn's pair on purpose, so that its steps, its
+    ``loss_curve_`` and its stopping decisions are scikit-learn's (use ``loss="mse"`` for a
+    consistent pair: mean (y − d)² and its gradient)."""
 
     def values(self, Y, T):
         return 0.5 * super().values(Y, T)
 
     def grads(self, Y, T):
-        return (Y - T) / Y.shape[1]
+        return Y - T
 
 
 class HalfPoisson(Loss):
-    """Poisson deviance (halved, without the terms that do not depend on the model) with a
-    log link, on raw scores z = log μ: E = Σₖ (e^zₖ − dₖ zₖ) per sample, ∂E/∂z = e^z − d.
+    """Half the Poisson deviance with a log link, on raw scores z = log μ:
+    E = Σₖ (e^zₖ − dₖ zₖ + dₖ log dₖ − dₖ) per sample (0 log 0 = 0), ∂E/∂z = e^z − d.
 
     scikit-learn's ``poisson`` loss with its "exp" output activation: μ = e^z is the
-    prediction, and e^z − d is the same delta its exp output gives. Targets d ≥ 0."""
+    prediction, and e^z − d is the same delta its exp output gives; the terms in d alone
+    do not move the weights but make the reported loss scikit-learn's. Targets d ≥ 0."""
 
     def values(self, Y, T):
-        return (np.exp(Y) - T * Y).sum(axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            d_log_d = np.where(T > 0, T * np.log(T), 0.0)
+        return (np.exp(Y) - T * Y + d_log_d - T).sum(axis=1)
 
     def grads(self, Y, T):
         return np.exp(Y) - T

@@ -61,46 +61,62 @@ class Solvers:
         n = X.shape[0]
         batch = self._batch_size(n)
         history, callbacks = History(), CallbackList(self.callbacks or ())
-        callbacks.on_train_begin(net, history)
         self.n_iter_, self._diverged_at = 0, None
-        order = np.arange(n)
-        with np.errstate(over="ignore", invalid="ignore"):   # divergence is checked below
-            for _ in range(self.max_iter):
-                if self.shuffle:
-                    order = rng.permutation(n)
-                total = 0.0
-                for start in range(0, n, batch):
-                    idx = order[start:start + batch]
-                    wb = None if w is None else w[idx]
-                    if wb is not None and not wb.sum() > 0:
-                        continue                              # no weight: nothing to learn
-                    value = net.compute_gradients(X[idx], T[idx], loss, wb)
-                    value = add_penalty(net, self.alpha, len(idx) if wb is None else wb.sum(),
-                                        value)
-                    net.optimizer.update(net.flat_grads, net.optimizer_state, net.flat_values)
-                    apply_updates(net.flat_values, net.flat_grads)
-                    total += value * len(idx)
-                if not (math.isfinite(total) and np.isfinite(net.flat_values).all()):
-                    self._diverged_at = self.n_iter_ + 1
-                stop = self._end_epoch(total / n, n, validation if self.early_stopping else None)
-                logs = {"loss": self.loss_}
-                if self.early_stopping:
-                    logs["val_score"] = self.validation_scores_[-1]
-                history.append(logs)
-                stop = callbacks.on_epoch_end(self.n_iter_ - 1, logs) or stop
-                if stop or self._diverged_at or incremental:
-                    break
-                if self.n_iter_ == self.max_iter:
-                    warnings.warn(f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) "
-                                  f"reached and the optimization hasn't converged yet.",
-                                  self._convergence_warning, stacklevel=4)
+        try:
+            callbacks.on_train_begin(net, history)
+            with np.errstate(over="ignore", invalid="ignore"):   # divergence checked below
+                for epoch in range(self.max_iter):
+                    callbacks.on_epoch_begin(epoch)
+                    order = rng.permutation(n) if self.shuffle else np.arange(n)
+                    total = self._epoch(net, loss, X, T, w, order, batch,
+                                        callbacks.batch_hooks)
+                    if not (math.isfinite(total) and np.isfinite(net.flat_values).all()):
+                        self._diverged_at = self.n_iter_ + 1
+                    stop = self._end_epoch(total / n, n,
+                                           validation if self.early_stopping else None)
+                    logs = {"loss": self.loss_}
+                    if self.early_stopping:
+                        logs["val_score"] = self.validation_scores_[-1]
+                    history.append(logs)
+                    stop = callbacks.on_epoch_end(epoch, logs) or stop
+                    # Training on NaN teaches nothing: a diverged run ends here (scikit-learn
+                    # would run on to max_iter; the outcome, best weights or an error, is
+                    # the same).
+                    if stop or self._diverged_at or incremental:
+                        break
+                    if self.n_iter_ == self.max_iter:
+                        warnings.warn(f"Stochastic Optimizer: Maximum iterations "
+                                      f"({self.max_iter}) reached and the optimization "
+                                      f"hasn't converged yet.", self._convergence_warning,
+                                      stacklevel=4)
+        except KeyboardInterrupt:             # as scikit-learn: keep what was learnt so far
+            warnings.warn("Training interrupted by user.", UserWarning, stacklevel=4)
+        finally:
+            callbacks.close()
         if self.early_stopping and self._best_weights is not None:
             net.restore(self._best_weights)        # finite: a NaN score is never the best
             self._diverged_at = None
         callbacks.on_train_end(net, history)
-        callbacks.close()
         self.learning_rate_ = self._rate.value
 
+
+    def _epoch(self, net, loss, X, T, w, order, batch, batch_hooks) -> float:
+        """One pass over (X, T) in ``order``, a step per batch; the sum over batches of
+        (batch objective × batch rows), scikit-learn's accumulated loss."""
+        total = 0.0
+        for b, start in enumerate(range(0, len(order), batch)):
+            idx = order[start:start + batch]
+            wb = None if w is None else w[idx]
+            if wb is not None and not wb.sum() > 0:
+                continue                              # no weight: nothing to learn
+            value = net.compute_gradients(X[idx], T[idx], loss, wb)
+            value = add_penalty(net, self.alpha, len(idx) if wb is None else wb.sum(), value)
+            net.optimizer.update(net.flat_grads, net.optimizer_state, net.flat_values)
+            apply_updates(net.flat_values, net.flat_grads)
+            total += value * len(idx)
+            for hook in batch_hooks:
+                hook(b, {"loss": value, "size": len(idx)})
+        return total
 
     def _end_epoch(self, loss, n, validation) -> bool:
         """Record the epoch (scikit-learn's bookkeeping); return True to stop training."""
@@ -185,9 +201,11 @@ class Solvers:
                           f"scale the data", self._convergence_warning, stacklevel=4)
 
     def _split(self, X, T, w, rng):
-        """Hold out ``validation_fraction`` for early stopping (stratified for single-label
-        classification): (X, T, w) to train on and (X, T, w) to score."""
-        stratify = T if (self._stratify and T.ndim == 1) else None
+        """Hold out ``validation_fraction`` for early stopping (stratified for binary
+        targets): (X, T, w) to train on and (X, T, w) to score."""
+        # scikit-learn stratifies a classifier's split only when it has one output (binary
+        # targets); multi-class and multi-label splits are plain random ones.
+        stratify = T if (self._stratify and self.n_outputs_ == 1) else None
         arrays = [X, T] + ([] if w is None else [w])
         parts = train_test_split(*arrays, test_size=self.validation_fraction,
                                  random_state=rng, stratify=stratify)

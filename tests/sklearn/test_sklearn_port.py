@@ -460,7 +460,7 @@ def test_class_weight_matches_the_same_sample_weights():
 
 # -- the same run as scikit-learn's, from the same initial weights ---------------------------
 
-@pytest.mark.parametrize("kind", ["regressor", "classifier"])
+@pytest.mark.parametrize("kind", ["regressor", "3 targets", "classifier", "poisson"])
 @pytest.mark.parametrize("solver", [
     dict(solver="adam"),
     dict(solver="sgd", momentum=0.9, learning_rate="adaptive", learning_rate_init=0.01),
@@ -473,15 +473,22 @@ def test_from_the_same_weights_the_run_is_scikit_learns(kind, solver):
     # the run agree to rounding (float64), which checks the loss and penalty scales, Adam
     # with ε before the bias correction, the velocity form of momentum, the schedules and
     # the stopping rule against scikit-learn itself.
-    if kind == "regressor":
-        X, y = make_regression(n_samples=60, n_features=4, random_state=0)
+    extra = {}
+    if kind in ("regressor", "3 targets"):
+        X, y = make_regression(n_samples=60, n_features=4, random_state=0,
+                               n_targets=3 if kind == "3 targets" else 1)
         y = y / 100
         ours, theirs = MLPRegressor, sk.MLPRegressor
+    elif kind == "poisson":
+        rng = np.random.default_rng(0)
+        X = rng.normal(size=(60, 3))
+        y = rng.poisson(np.exp(0.5 * X[:, 0] + 0.2))
+        ours, theirs, extra = MLPRegressor, sk.MLPRegressor, {"loss": "poisson"}
     else:
         X, y = load_iris(return_X_y=True)
         ours, theirs = MLPClassifier, sk.MLPClassifier
     params = dict(hidden_layer_sizes=(5,), random_state=0, batch_size=len(X), shuffle=False,
-                  alpha=1e-3, max_iter=1, **solver)
+                  alpha=1e-3, max_iter=1, **solver, **extra)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         reference = theirs(**params).fit(X, y)
@@ -489,9 +496,95 @@ def test_from_the_same_weights_the_run_is_scikit_learns(kind, solver):
         for W, b, W_ref, b_ref in zip(model.coefs_, model.intercepts_, reference.coefs_,
                                       reference.intercepts_, strict=True):
             W[...], b[...] = W_ref, b_ref
+        # ... and the stopping rule's memory of that first epoch, also scikit-learn's
+        model.best_loss_, model.loss_curve_ = reference.best_loss_, list(reference.loss_curve_)
         reference.set_params(warm_start=True, max_iter=300).fit(X, y)
         model.set_params(warm_start=True, max_iter=300).fit(X, y)
     assert model.n_iter_ == reference.n_iter_
     for W, W_ref in zip(model.coefs_, reference.coefs_, strict=True):
         np.testing.assert_allclose(W, W_ref, rtol=0, atol=1e-12)
-    np.testing.assert_allclose(model.loss_curve_[1:], reference.loss_curve_[1:], rtol=1e-12)
+    np.testing.assert_allclose(model.loss_curve_, reference.loss_curve_, rtol=1e-12)
+    np.testing.assert_allclose(model.loss_, reference.loss_, rtol=1e-12)
+
+
+# -- the protocol around a run ------------------------------------------------------------
+
+def test_early_stopping_splits_multi_class_targets_without_stratifying():
+    # scikit-learn stratifies only binary targets; a class with one sample must not stop a
+    # multi-class fit with early stopping.
+    X, y = load_iris(return_X_y=True)
+    y = np.where(np.arange(150) == 0, 3, y)                # class 3 has a single sample
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf = MLPClassifier((5,), early_stopping=True, max_iter=5, random_state=0).fit(X, y)
+    assert list(clf.classes_) == [0, 1, 2, 3]
+
+
+class _Hooks:
+    def __init__(self, fail_at=None):
+        self.calls, self.fail_at = [], fail_at
+
+    def on_train_begin(self, net, history):
+        self.calls.append("begin")
+
+    def on_epoch_begin(self, epoch):
+        self.calls.append(f"epoch{epoch}")
+
+    def on_batch_end(self, batch, logs):
+        self.calls.append("batch")
+        assert logs["size"] > 0 and np.isfinite(logs["loss"])
+
+    def on_epoch_end(self, epoch, logs):
+        self.calls.append(f"end{epoch}")
+        if epoch == self.fail_at:
+            raise RuntimeError("a callback failed")
+        return False
+
+    def on_train_end(self, net, history):
+        self.calls.append("train_end")
+
+    def close(self):
+        self.calls.append("close")
+
+
+def test_callbacks_get_every_hook_and_close_also_after_an_error():
+    X, y = load_iris(return_X_y=True)
+    hooks = _Hooks()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        MLPClassifier((4,), max_iter=2, batch_size=100, callbacks=[hooks]).fit(X, y)
+    assert hooks.calls == ["begin", "epoch0", "batch", "batch", "end0", "epoch1", "batch",
+                           "batch", "end1", "close", "train_end"]
+    failing = _Hooks(fail_at=0)
+    with pytest.raises(RuntimeError, match="a callback failed"):
+        MLPClassifier((4,), max_iter=2, callbacks=[failing]).fit(X, y)
+    assert failing.calls[-1] == "close"
+
+
+def test_ctrl_c_keeps_what_was_learnt_as_scikit_learn_does():
+    X, y = load_iris(return_X_y=True)
+
+    class Interrupt:
+        def on_epoch_end(self, epoch, logs):
+            if epoch == 2:
+                raise KeyboardInterrupt
+            return False
+
+    with pytest.warns(UserWarning, match="Training interrupted by user"):
+        clf = MLPClassifier((4,), max_iter=50, callbacks=[Interrupt()]).fit(X, y)
+    assert clf.n_iter_ == 3 and clf.predict(X).shape == (150,)
+
+
+def test_balanced_class_weight_needs_the_whole_set():
+    X, y = load_iris(return_X_y=True)
+    with pytest.raises(ValueError, match="balanced.*partial_fit"):
+        MLPClassifier(class_weight="balanced").partial_fit(X, y, classes=[0, 1, 2])
+
+
+def test_warm_start_refuses_another_architecture():
+    X, y = load_iris(return_X_y=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf = MLPClassifier((4,), max_iter=2, warm_start=True).fit(X, y)
+        with pytest.raises(ValueError, match="hidden_layer_sizes"):
+            clf.set_params(hidden_layer_sizes=(6,)).fit(X, y)
