@@ -141,6 +141,7 @@ def plot_network(net, path, size=SIZE, dpi=100, max_units: int = 12):
     """The units of every layer as circles and each W[i, j] as a line from input unit i to
     unit j: red for positive, blue for negative, thicker for larger |W[i, j]|. Layers wider
     than ``max_units`` show their first ``max_units`` units."""
+    fig = _figure(size, dpi)                # first: it says how to get matplotlib if missing
     from matplotlib.collections import LineCollection
 
     dense = [(n, lay) for n, lay in enumerate(net.layers) if isinstance(lay, Dense)]
@@ -151,7 +152,6 @@ def plot_network(net, path, size=SIZE, dpi=100, max_units: int = 12):
     def ys(c):
         return (np.arange(shown[c]) - (shown[c] - 1) / 2)[::-1] * (top / max(top, 1))
 
-    fig = _figure(size, dpi)
     ax = fig.subplots()
     biggest = max(float(np.abs(lay.W.value).max()) for _, lay in dense) or 1.0
     for c, (n, lay) in enumerate(dense):
