@@ -288,7 +288,7 @@ def main(argv=None) -> dict:
     info["probe_gflops"] = {n: probe_gflops(n) for n in (info["blas_threads"], 1)}
     print("one float32 GEMM (1024x784 @ 784x256) now runs at " + ", ".join(
         f"{g:.0f} GFLOP/s on {n} thread{'s' * (n > 1)}" for n, g in info["probe_gflops"].items())
-        + " (DESIGN.md's 2-core anchor: ~270)")
+        + " (for scale: about 270 on the 2-core machines of the README's numbers)")
     # Memory first: Linux carries a parent's ru_maxrss into its children, so spawn them while
     # this process is still small (before torch is imported and the data made).
     memory = {} if args.no_memory else measure_memories(args.frameworks, args.samples)
