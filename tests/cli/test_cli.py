@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import float32_forward_error, require, skip_unless
+from conftest import require, skip_unless
 
 import ffbp
 from ffbp.cli import data as cli_data
@@ -254,15 +254,18 @@ def test_export_onnx(files, classifier, capsys, tmp_path):
     assert code == 0, err
     assert (tmp_path / "m.onnx").stat().st_size > 0 and "wrote" in out
     ort = require("onnxruntime", "onnxruntime runs the exported model as the oracle")
+    # the whole model: table columns in, labels and probabilities out, as ffbp predict
+    # (tests/files/test_onnx_model.py holds the full comparison)
+    from ffbp.onnx import table_feeds
+
     net = ffbp.load(classifier)
-    X = cli_data.transform(files["test"], net.metadata["features"], "test")
     session = ort.InferenceSession(str(tmp_path / "m.onnx"))
-    X = X.astype(np.float32)
-    (Y,) = session.run(None, {session.get_inputs()[0].name: X})
-    # both within 8x the float32 rounding error derived for this pass (not one CPU's kernels)
-    exact, scale = float32_forward_error(net, X)
-    assert (np.abs(Y - exact) <= 8 * scale).all()
-    assert (np.abs(net.forward(X) - exact) <= 8 * scale).all()
+    labels, proba = session.run(None, table_feeds(net, files["test"]))
+    assert run(capsys, "predict", classifier, files["test_csv"], "-o", tmp_path / "p.csv")[0] == 0
+    want = pd.read_csv(tmp_path / "p.csv")
+    assert labels.tolist() == want["prediction"].tolist()
+    classes = net.metadata["target"]["classes"]
+    np.testing.assert_allclose(proba, want[[f"proba_{c}" for c in classes]], atol=1e-5)
 
 
 @pytest.mark.parametrize("command", ["train", "predict", "evaluate", "summary", "gradcheck",
