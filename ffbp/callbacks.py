@@ -48,6 +48,14 @@ class Callback:
     def close(self) -> None:
         """Always called last, also after an error or Ctrl-C."""
 
+    def state(self) -> tuple[dict, dict] | None:
+        """What a checkpoint must keep for a resumed run to go on exactly as an uninterrupted
+        one: (a JSON-able dict, a dict of NumPy arrays), or None for nothing."""
+        return None
+
+    def load_state(self, info: dict, arrays: dict) -> None:
+        """Take back what ``state`` returned (called after ``on_train_begin`` on resume)."""
+
 
 class CallbackList:
     """Several callbacks called as one, in order. Which hooks each defines is looked up
@@ -87,6 +95,37 @@ class CallbackList:
     def close(self) -> None:
         for hook in self._hooks["close"]:
             hook()
+
+    def states(self) -> dict:
+        """{key: (class name, info, arrays)} of the callbacks that keep a state; the key is
+        the class name and its count among them ("EarlyStopping.0"), so that callbacks
+        without a state (progress lines, logs) may differ between a run and its resume."""
+        out, seen = {}, {}
+        for cb in self.callbacks:
+            method = getattr(cb, "state", None)
+            kept = method() if callable(method) else None
+            if kept is not None:
+                name = type(cb).__name__
+                seen[name] = seen.get(name, -1) + 1
+                out[f"{name}.{seen[name]}"] = (name, *kept)
+        return out
+
+    def load_states(self, states: dict) -> None:
+        """Give each callback back its ``state`` (what ``states`` returned when the
+        checkpoint was written), refusing a checkpoint whose stopping callbacks differ."""
+        from .errors import ConfigError
+
+        mine = {key: cb for key, cb in zip(self.states(), self._stateful(), strict=True)}
+        for key, (name, info, arrays) in states.items():
+            if key not in mine:
+                raise ConfigError(f"the checkpoint was written with a {name} callback this "
+                                  f"run does not have; resume with the same callbacks (and "
+                                  f"the same early_stopping / tol settings)")
+            mine[key].load_state(info, arrays)
+
+    def _stateful(self) -> list:
+        return [cb for cb in self.callbacks if callable(getattr(cb, "state", None))
+                and cb.state() is not None]
 
 
 def _base_no_op(hook, name: str) -> bool:
@@ -173,6 +212,34 @@ class EarlyStopping(Callback):
             net.restore(self.best_values)
             history.best_epoch = self.best_epoch
 
+    def state(self):
+        """The best figure so far, its epoch, the epochs since, and its weights."""
+        info = {"best": self.best if math.isfinite(self.best) else None,
+                "best_epoch": self.best_epoch, "wait": self.wait}
+        arrays = {}
+        if self.best_values is not None:
+            arrays["values"] = self.best_values["values"]
+            arrays.update({f"buffer.{i}.{k}": v
+                           for (i, k), v in self.best_values["buffers"].items()})
+        return info, arrays
+
+    def load_state(self, info, arrays):
+        self.best = math.inf if info["best"] is None else float(info["best"])
+        self.best_epoch, self.wait = info["best_epoch"], int(info["wait"])
+        if "values" in arrays:
+            if arrays["values"].shape != self.net.flat_values.shape:
+                from .errors import ModelFileError
+
+                raise ModelFileError(f"the checkpoint's best weights hold "
+                                     f"{arrays['values'].size} values; this network has "
+                                     f"{self.net.flat_values.size}")
+            buffers = {}
+            for name, v in arrays.items():
+                if name.startswith("buffer."):
+                    _, i, k = name.split(".", 2)
+                    buffers[(int(i), k)] = v
+            self.best_values = {"values": arrays["values"], "buffers": buffers}
+
 
 class LossTolerance(Callback):
     """Stop when the training loss has improved on its best by less than ``tol`` for
@@ -183,6 +250,15 @@ class LossTolerance(Callback):
 
     def on_train_begin(self, net, history):
         self.history, self.best, self.stale = history, math.inf, 0
+
+    def state(self):
+        """The best loss so far and the epochs since it."""
+        return {"best": self.best if math.isfinite(self.best) else None,
+                "stale": self.stale}, {}
+
+    def load_state(self, info, arrays):
+        self.best = math.inf if info["best"] is None else float(info["best"])
+        self.stale = int(info["stale"])
 
     def on_epoch_end(self, epoch, logs):
         loss = logs["loss"]

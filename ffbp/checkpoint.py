@@ -85,11 +85,20 @@ def architecture(net) -> list:
     return out
 
 
-def save_checkpoint(path, net, *, epoch: int, history, rng, extra: dict | None = None):
-    """Write a resumable checkpoint of ``net`` after ``epoch`` completed epochs."""
+def save_checkpoint(path, net, *, epoch: int, history, rng, extra: dict | None = None,
+                    callbacks: dict | None = None):
+    """Write a resumable checkpoint of ``net`` after ``epoch`` completed epochs.
+
+    ``callbacks``: the states of the run's callbacks ({key: (class name, info, arrays)},
+    ``CallbackList.states()``), so that early stopping, the loss tolerance and a plateau
+    schedule go on after a resume exactly as they would have."""
     arrays, numbers = {}, {}
     _flatten_state(net.optimizer_state, "optimizer", arrays, numbers)
     tensors = {"values": net.flat_values, **arrays, **_layer_buffers(net)}
+    kept = {}
+    for key, (name, info, cb_arrays) in (callbacks or {}).items():
+        kept[key] = {"class": name, "info": info, "arrays": sorted(cb_arrays)}
+        tensors.update({f"callback/{key}/{k}": v for k, v in cb_arrays.items()})
     meta = {
         "format": FORMAT, "version": VERSION, "integrity": _container.INTEGRITY,
         "epoch": epoch, "dtype": str(net.dtype),
@@ -97,6 +106,7 @@ def save_checkpoint(path, net, *, epoch: int, history, rng, extra: dict | None =
         "history": history.as_dict(),
         "rng": rng.bit_generator.state, "optimizer_numbers": numbers,
         "layer_rngs": {k: g.bit_generator.state for k, g in _layer_rngs(net).items()},
+        "callbacks": kept,
         **(extra or {}),
     }
     _container.write_bytes(path, _container.encode(tensors, json.dumps(meta)))
@@ -123,7 +133,7 @@ def _read(blob, path) -> CheckpointData:
     except ModelFileError as exc:
         raise ModelFileError(f"{exc} (not a readable ffbp checkpoint)") from None
     doc = _container.check_document(meta, checked, path, WHAT, FORMAT, VERSION)
-    _check_meta(doc, path)
+    _check_meta(doc, path, tensors)
     data = CheckpointData(doc)
     data.tensors, data.path = tensors, str(path)
     return data
@@ -153,7 +163,7 @@ def _check_rng_state(state, path, name):
                          f"{' '.join(str(exc).split())[:120]}") from None
 
 
-def _check_meta(meta: dict, path) -> None:
+def _check_meta(meta: dict, path, tensors: dict) -> None:
     """Types and ranges of the entries read_metadata's callers use."""
     for key in ("epoch", "n_values"):
         if not _int(meta.get(key)):
@@ -191,6 +201,23 @@ def _check_meta(meta: dict, path) -> None:
     arch = meta.get("architecture")
     if arch is not None and not isinstance(arch, list):
         raise _bad(path, "architecture must be a list")
+    kept = meta.get("callbacks", {})
+    if not isinstance(kept, dict) or not all(
+            isinstance(k, str) and isinstance(v, dict)
+            and isinstance(v.get("class"), str) and isinstance(v.get("info"), dict)
+            and isinstance(v.get("arrays"), list)
+            and all(isinstance(a, str) and f"callback/{k}/{a}" in tensors
+                    for a in v["arrays"])
+            for k, v in kept.items()):
+        raise _bad(path, "callbacks must map names to a class, its info and its arrays")
+
+
+def callback_states(meta) -> dict:
+    """The callbacks' states a checkpoint holds, as ``CallbackList.load_states`` takes them
+    (arrays copied out of the file's buffer)."""
+    return {key: (v["class"], v["info"],
+                  {a: meta.tensors[f"callback/{key}/{a}"].copy() for a in v["arrays"]})
+            for key, v in meta.get("callbacks", {}).items()}
 
 
 def load_checkpoint(path, net, rng, meta: CheckpointData | None = None) -> dict:
@@ -238,10 +265,11 @@ def _restore(data: CheckpointData, path, net, rng) -> dict:
                              f"{type(value).__name__}")
     buffers = _layer_buffers(net)
     expected = {"values": net.flat_values, **arrays, **buffers}
-    if set(tensors) != set(expected):
+    kept = {k for k in tensors if k.startswith("callback/")}       # checked in _check_meta
+    if set(tensors) - kept != set(expected):
         raise _bad(path, f"tensors do not match this network: missing "
                          f"{sorted(set(expected) - set(tensors))}, unexpected "
-                         f"{sorted(set(tensors) - set(expected))!r:.200}")
+                         f"{sorted(set(tensors) - kept - set(expected))!r:.200}")
     for key, target in expected.items():
         where = f"checkpoint {path}: tensor {key}"
         if key in buffers or key == "values":

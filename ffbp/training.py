@@ -210,6 +210,8 @@ class _Trainer:
         previous = self._catch_sigint()
         try:
             callbacks.on_train_begin(net, self.history)
+            if meta is not None:      # early stopping and tol go on where they were
+                callbacks.load_states(ckpt.callback_states(meta))
             for epoch in range(start, epochs):
                 callbacks.on_epoch_begin(epoch)
                 logs = self._epoch(epoch, first_batch, partial)
@@ -318,5 +320,6 @@ class _Trainer:
             return
         ckpt.save_checkpoint(self.checkpoint, self.net, epoch=epochs_done,
                              history=self.history, rng=self.rng,
+                             callbacks=self.callbacks.states(),
                              extra={"seed": self.seed, "ranks": self.comm.size,
                                     **(extra or {})})

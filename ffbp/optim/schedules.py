@@ -101,6 +101,17 @@ class ReduceOnPlateau:
     def on_epoch_end(self, epoch: int, logs: dict) -> None:
         self.step(logs[self.monitor] if self.monitor in logs else logs["loss"])
 
+    def state(self):
+        """The current α and the plateau counters, for checkpoints (a resumed run goes on
+        with the α it had reached)."""
+        return {"lr": self.lr, "best": self.best if math.isfinite(self.best) else None,
+                "bad": self.num_bad_epochs, "cooldown": self.cooldown_counter}, {}
+
+    def load_state(self, info, arrays):
+        self.lr = float(info["lr"])
+        self.best = math.inf if info["best"] is None else float(info["best"])
+        self.num_bad_epochs, self.cooldown_counter = int(info["bad"]), int(info["cooldown"])
+
     def __repr__(self):
         return (f"ReduceOnPlateau(lr={self.lr}, factor={self.factor}, "
                 f"patience={self.patience}, monitor={self.monitor!r})")

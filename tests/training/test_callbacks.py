@@ -157,3 +157,66 @@ def test_callback_list_calls_only_the_hooks_defined():
     callbacks.on_train_begin(None, None)
     callbacks.close()
     assert seen == [0, 1, ("batch", 7)]
+
+
+# -- callbacks' state in checkpoints -------------------------------------------------------
+
+def _stopping_run(epochs, checkpoint=None, resume=None, **stopping):
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(60, 4))
+    y = (X[:, 0] + 0.5 * X[:, 1] > 0).astype(int) + (X[:, 2] > 0.8).astype(int)
+    Xv = rng.normal(size=(60, 4))
+    yv = (Xv[:, 0] + 0.5 * Xv[:, 1] > 0).astype(int) + (Xv[:, 2] > 0.8).astype(int)
+    net = ffbp.Network([ffbp.Dense(4, 8), ffbp.Tanh(), ffbp.Dense(8, 3), ffbp.Softmax()],
+                       seed=0, dtype=np.float64)
+    # A large step on a small set overfits quickly, so val_loss turns up early.
+    history = net.fit(X, y, loss="cross_entropy", optimizer=ffbp.optim.gd(2.0), epochs=epochs,
+                      batch_size=8, validation_data=(Xv, yv), seed=0, verbose=False,
+                      checkpoint=checkpoint, resume=resume, **stopping)
+    return net, history
+
+
+@pytest.mark.parametrize("stopping", [dict(early_stopping=True, patience=5),
+                                      dict(tol=1e-3, n_iter_no_change=4)])
+def test_a_resumed_run_stops_and_restores_as_the_uninterrupted_one(tmp_path, stopping):
+    whole, history = _stopping_run(500, **stopping)
+    assert history.epochs < 500                                  # it did stop early
+    if "early_stopping" in stopping:
+        cut = history.best_epoch + 2          # interrupted after the best epoch, before the stop
+    else:
+        cut = history.epochs - 2
+    assert 0 < cut < history.epochs
+    path = tmp_path / "run.ckpt"
+    _stopping_run(cut, checkpoint=path, **stopping)
+    resumed, again = _stopping_run(500, resume=path, **stopping)
+    assert again.epochs == history.epochs and again.best_epoch == history.best_epoch
+    np.testing.assert_array_equal(resumed.flat_values, whole.flat_values)
+    assert again.stop_reason == history.stop_reason
+
+
+def test_a_checkpoint_with_other_callbacks_is_refused(tmp_path):
+    path = tmp_path / "run.ckpt"
+    _stopping_run(3, checkpoint=path, early_stopping=True, patience=5)
+    with pytest.raises(ffbp.ConfigError, match="same callbacks"):
+        _stopping_run(10, resume=path, tol=1e-3)
+
+
+def test_a_resumed_plateau_schedule_goes_on_with_the_rate_it_had_reached(tmp_path):
+    def run(epochs, **kw):
+        rng = np.random.default_rng(0)
+        X = rng.normal(size=(40, 3))
+        y = X @ np.array([1.0, -2.0, 0.5])
+        net = ffbp.Network([ffbp.Dense(3, 6), ffbp.Tanh(), ffbp.Dense(6, 1)], seed=0,
+                           dtype=np.float64)
+        plateau = ffbp.optim.reduce_on_plateau(0.5, factor=0.5, patience=1, monitor="loss")
+        net.fit(X, y, loss="mse", optimizer=ffbp.optim.sgd(plateau), epochs=epochs,
+                batch_size=40, seed=0, verbose=False, callbacks=[plateau], **kw)
+        return net, plateau
+
+    whole, plateau = run(60)
+    assert plateau.lr < 0.5                                  # it did reduce the rate
+    path = tmp_path / "run.ckpt"
+    run(30, checkpoint=path)
+    resumed, again = run(60, resume=path)
+    assert again.lr == plateau.lr
+    np.testing.assert_array_equal(resumed.flat_values, whole.flat_values)
