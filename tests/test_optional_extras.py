@@ -57,11 +57,13 @@ CASES = {
     "onnx": (["onnx"], f"{NET}\nffbp.export_onnx(net, 'net.onnx')", "ConfigError"),
     "parquet": (["pyarrow"], "from ffbp.data import ParquetSource\n"
                 "ParquetSource('train.parquet', target='y')", "ConfigError"),
+    "table": (["pandas"], "open('t.csv', 'w').write('a,y\\n1,0\\n2,1\\n3,0\\n4,1\\n')\n"
+              "import ffbp\nffbp.fit_table('t.csv', target='y')", "FFBPError"),
     "mpi": (["mpi4py"], f"{NET}\nnet.fit([[0, 1], [1, 0]], [0, 1], loss='cross_entropy', "
             "epochs=1, verbose=False, distributed=True)", "ConfigError"),
 }
 EXTRA = {"sklearn": "sklearn", "scipy": "sklearn", "plots": "plots", "plots-history": "plots",
-         "onnx": "onnx", "parquet": "cli", "mpi": "mpi"}
+         "onnx": "onnx", "parquet": "cli", "table": "cli", "mpi": "mpi"}
 
 
 @pytest.mark.parametrize("case", list(CASES))
