@@ -357,3 +357,30 @@ def test_bad_input_is_one_line_on_stderr(case, files, classifier, capsys, tmp_pa
 def test_debug_shows_the_traceback(files, capsys, tmp_path):
     with pytest.raises(ffbp.ModelFileError, match="no model file"):
         main(["--debug", "predict", str(tmp_path / "nowhere.ffbp"), str(files["test_csv"])])
+
+
+# -- evaluate's metrics ------------------------------------------------------------------
+def test_evaluate_reports_every_metric(files, classifier, capsys, tmp_path):
+    """Classifier: per-class precision/recall/F1, macro and weighted F1, ROC AUC (one-vs-rest
+    for 3 classes) and log loss, as text and JSON; regression: MSE, RMSE, MAE, R². The same
+    numbers as ffbp.load(model).evaluate (tests/tabular/ checks them against scikit-learn)."""
+    code, out, err = run(capsys, "evaluate", classifier, files["test_csv"])
+    assert code == 0, err
+    for text in ("accuracy:", "macro F1:", "weighted F1:", "ROC AUC:", "(one-vs-rest, macro)",
+                 "log loss:", "precision", "recall", "support", "confusion matrix"):
+        assert text in out
+    code, out, _ = run(capsys, "evaluate", classifier, files["test_csv"], "--json")
+    metrics = json.loads(out)
+    assert [c["label"] for c in metrics["per_class"]] == ["high", "low", "mid"]
+    assert sum(c["support"] for c in metrics["per_class"]) == 300
+    assert 0.9 < metrics["roc_auc"] <= 1 and 0 < metrics["log_loss"] < 1
+    assert metrics["macro_f1"] > 0.85 and metrics["weighted_f1"] > 0.85
+    assert metrics == json.loads(json.dumps(ffbp.load(classifier).evaluate(files["test_csv"])))
+
+    model = tmp_path / "reg.ffbp"
+    assert main(["train", str(files["train_csv"]), "--target", "y", "--drop", "label",
+                 "--epochs", "5", "--quiet", "-o", str(model)]) == 0
+    code, out, _ = run(capsys, "evaluate", model, files["test_csv"])
+    assert code == 0 and all(f"{k}: " in out for k in ("mse", "rmse", "mae", "r2"))
+    metrics = json.loads(run(capsys, "evaluate", model, files["test_csv"], "--json")[1])
+    assert metrics["rmse"] == pytest.approx(np.sqrt(metrics["mse"]), rel=1e-12)
