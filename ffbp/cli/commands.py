@@ -11,16 +11,11 @@ import json
 import sys
 
 from ..errors import DataError, FFBPError
+from ..tabular.fitting import finish_metrics, metric_sums  # noqa: F401  (train.py's too)
 from ..tabular.model import (  # noqa: F401  (train.py uses them as commands.<name>)
     FORMAT as CLI_FORMAT,
 )
-from ..tabular.model import (
-    TableModel,
-    finish_metrics,
-    has_preprocessing,
-    loss_targets,
-    metric_sums,
-)
+from ..tabular.model import TableModel, has_preprocessing, loss_targets
 from . import data, paths
 from . import target as target_column
 

@@ -17,8 +17,9 @@ for Parquet): ``pip install "ffbp[cli]"``; importing it does not.
 """
 
 from .features import TableWarning
+from .fitting import fit_table
 from .metrics import classification_metrics, regression_metrics
-from .model import TableModel, fit_table, has_preprocessing, is_table
+from .model import TableModel, has_preprocessing, is_table
 
 __all__ = ["TableModel", "fit_table", "TableWarning", "classification_metrics",
            "regression_metrics", "has_preprocessing", "is_table"]

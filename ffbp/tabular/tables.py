@@ -85,7 +85,7 @@ def as_frame(table, what="the table"):
         return read_table(table), os.fspath(table)
     if isinstance(table, pd.DataFrame):
         df = table.reset_index(drop=True)
-    elif _is_arrow_table(table):
+    elif is_arrow_table(table):
         df = table.to_pandas()
     else:
         raise DataError(f"{what} must be a pandas DataFrame, a pyarrow Table or the path of a "
@@ -96,7 +96,7 @@ def as_frame(table, what="the table"):
     return df, what
 
 
-def _is_arrow_table(table) -> bool:
+def is_arrow_table(table) -> bool:
     if "pyarrow" not in sys.modules:           # no pyarrow loaded: cannot be its Table
         return False
     import pyarrow as pa
