@@ -48,16 +48,19 @@ def as_matrix(X, name: str, dtype, n_features: int | None = None,
             f"{name} must be 2-D (n_samples, n_features), got shape {arr.shape}"
             + ("; reshape a single feature with X.reshape(-1, 1)" if arr.ndim == 1 else "")
         )
-    if arr.shape[0] == 0:
-        raise DataError(f"{name} is empty: shape {arr.shape}")
-    if n_features is not None and arr.shape[1] != n_features:
-        raise ShapeError(
-            f"{name} has {arr.shape[1]} features (shape {arr.shape}) but the network's first "
-            f"layer expects {n_features}"
-        )
+    _check_rows_and_width(arr.shape, name, n_features)
     arr = np.ascontiguousarray(arr, dtype=dtype)
     check_finite(arr, name, first_row)
     return arr
+
+
+def _check_rows_and_width(shape, name: str, n_features: int | None) -> None:
+    """At least one row, and the network's input width (when it is known)."""
+    if shape[0] == 0:
+        raise DataError(f"{name} is empty: shape {shape}")
+    if n_features is not None and shape[1] != n_features:
+        raise ShapeError(f"{name} has {shape[1]} features (shape {shape}) but the network's "
+                         f"first layer expects {n_features}")
 
 
 def as_sparse_matrix(X, name: str, dtype, n_features: int | None = None):
@@ -74,13 +77,7 @@ def as_sparse_matrix(X, name: str, dtype, n_features: int | None = None):
     if not (np.issubdtype(X.dtype, np.number) or np.issubdtype(X.dtype, np.bool_)):
         raise DataError(f"{name} must be numeric, got a sparse matrix of dtype {X.dtype}")
     check_real(X, name)
-    if X.shape[0] == 0:
-        raise DataError(f"{name} is empty: shape {X.shape}")
-    if n_features is not None and X.shape[1] != n_features:
-        raise ShapeError(
-            f"{name} has {X.shape[1]} features (shape {X.shape}) but the network's first "
-            f"layer expects {n_features}"
-        )
+    _check_rows_and_width(X.shape, name, n_features)
     if X.format not in ("csr", "csc"):
         X = X.tocsr()
     X = X.astype(dtype, copy=False)
