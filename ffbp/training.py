@@ -11,6 +11,7 @@ import signal
 import sys
 import threading
 import warnings
+from dataclasses import dataclass, fields
 
 import numpy as np
 
@@ -98,94 +99,132 @@ def fit(net, X, y=None, loss="mse", optimizer=None, *, epochs: int = 100, batch_
     and raises ``TrainingInterrupted`` (a ``KeyboardInterrupt``); a second Ctrl-C stops at
     once.
     """
+    names = {f.name for f in fields(FitOptions)}
+    options = FitOptions(**{k: v for k, v in locals().items() if k in names})
+    return train(net, X, y, loss, optimizer, options, distributed=distributed)
+
+
+@dataclass(frozen=True)
+class FitOptions:
+    """Everything ``fit`` takes besides the network, the data, the loss and the optimiser
+    (see ``fit`` for each), checked once when made. ``train`` takes one, so that programs
+    (the command line, the estimators) pass an object instead of two dozen keywords."""
+
+    epochs: int = 100
+    batch_size: int | None = 32
+    shuffle: bool = True
+    validation_split: float = 0.0
+    validation_data: object = None
+    metrics: bool = True
+    early_stopping: bool = False
+    patience: int = 10
+    restore_best_weights: bool = True
+    tol: float | None = None
+    n_iter_no_change: int = 5
+    callbacks: tuple = ()
+    seed: int | None = None
+    sample_weight: object = None
+    verbose: bool | None = None
+    checkpoint: object = None
+    checkpoint_every: int | None = 1
+    resume: object = None
+    on_nan: str = "raise"
+
+    def __post_init__(self):
+        object.__setattr__(self, "seed", check_seed(self.seed))
+        object.__setattr__(self, "callbacks", tuple(self.callbacks))
+        check_positive(self.epochs, "epochs", integer=True)
+        check_positive(self.batch_size, "batch_size", integer=True, allow_none=True)
+        check_positive(self.n_iter_no_change, "n_iter_no_change", integer=True)
+        check_positive(self.checkpoint_every, "checkpoint_every", integer=True,
+                       allow_none=True)
+        lookup(self.on_nan, {"raise": 0, "stop": 0}, "on_nan")
+        if self.tol is not None and not self.tol >= 0:
+            raise ConfigError(f"tol must be a non-negative number or None, got {self.tol!r}")
+        if not 0 <= self.validation_split < 1:
+            raise ConfigError(f"validation_split must be in [0, 1), got "
+                              f"{self.validation_split!r}")
+
+    def stopping_callbacks(self) -> list:
+        """The callbacks that ``early_stopping`` and ``tol`` ask for."""
+        hooks = []
+        if self.early_stopping:
+            hooks.append(EarlyStopping("val_loss", self.patience, 0.0,
+                                       self.restore_best_weights))
+        if self.tol is not None:
+            hooks.append(LossTolerance(self.tol, self.n_iter_no_change))
+        return hooks
+
+
+def train(net, X, y, loss, optimizer, options: FitOptions, *,
+          distributed: bool = False) -> History:
+    """``fit`` with its options as one ``FitOptions``: train ``net`` on (X, y) (or a data
+    source with y=None) and return the History."""
     comm = mpi.world() if distributed else mpi.Comm()
     try:
-        return _fit(net, X, y, loss, optimizer, comm, epochs=epochs, batch_size=batch_size,
-                    shuffle=shuffle, validation_split=validation_split,
-                    validation_data=validation_data, metrics=metrics,
-                    early_stopping=early_stopping, patience=patience,
-                    restore_best_weights=restore_best_weights, tol=tol,
-                    n_iter_no_change=n_iter_no_change, callbacks=callbacks, seed=seed,
-                    sample_weight=sample_weight, verbose=verbose, checkpoint=checkpoint,
-                    checkpoint_every=checkpoint_every, resume=resume, on_nan=on_nan)
+        return _fit(net, X, y, loss, optimizer, comm, options)
     except Exception as exc:           # under MPI: say which rank, then the job is aborted
         mpi.report_failure(comm, exc)
         raise
 
 
-def _fit(net, X, y, loss, optimizer, comm, *, epochs, batch_size, shuffle, validation_split,
-         validation_data, metrics, early_stopping, patience, restore_best_weights, tol,
-         n_iter_no_change, callbacks, seed, sample_weight, verbose, checkpoint,
-         checkpoint_every, resume, on_nan) -> History:
+def _fit(net, X, y, loss, optimizer, comm, o: FitOptions) -> History:
     loss = net.check_loss(loss)
     optimizer = gd(0.1) if optimizer is None else optimizer
     if not isinstance(optimizer, GradientTransformation):
         raise ConfigError(f"optimizer must be an ffbp.optim transformation, got {optimizer!r}")
-    seed = check_seed(seed)
-    check_positive(epochs, "epochs", integer=True)
-    check_positive(batch_size, "batch_size", integer=True, allow_none=True)
-    check_positive(n_iter_no_change, "n_iter_no_change", integer=True)
-    check_positive(checkpoint_every, "checkpoint_every", integer=True, allow_none=True)
-    lookup(on_nan, {"raise": 0, "stop": 0}, "on_nan")
-    if tol is not None and not tol >= 0:
-        raise ConfigError(f"tol must be a non-negative number or None, got {tol!r}")
-    if not 0 <= validation_split < 1:
-        raise ConfigError(f"validation_split must be in [0, 1), got {validation_split!r}")
-
-    meta = ckpt.read_metadata(resume) if resume is not None else None
+    meta = ckpt.read_metadata(o.resume) if o.resume is not None else None
+    seed = o.seed
     if meta is not None:
         seed = meta["seed"]
     elif seed is None:                 # draw one, so that a checkpoint can replay the run
         seed = int(np.random.SeedSequence().entropy % 2**63)
         seed = comm.allgather(seed)[0]     # under MPI: rank 0's, so every rank agrees
-    classify = metrics and loss.family == "classification"
+    classify = o.metrics and loss.family == "classification"
+    validation_data = o.validation_data
     if is_source(X):
-        if y is not None or sample_weight is not None or validation_split:
+        if y is not None or o.sample_weight is not None or o.validation_split:
             raise ConfigError("with a data source, pass y=None and no sample_weight or "
                               "validation_split (the source holds X and y; give "
                               "validation_data instead)")
-        feed = data.Streamed(net, loss, X, batch_size, shuffle, seed, comm, classify)
+        feed = data.Streamed(net, loss, X, o.batch_size, o.shuffle, seed, comm, classify)
         ranks = (meta or {}).get("ranks", comm.size)
         if ranks != comm.size:         # each rank's blocks, and so the epoch, would differ
-            raise ConfigError(f"checkpoint {resume} was written by a job of {ranks} rank(s) "
-                              f"reading a data source; resume it with {ranks}, not "
+            raise ConfigError(f"checkpoint {o.resume} was written by a job of {ranks} "
+                              f"rank(s) reading a data source; resume it with {ranks}, not "
                               f"{comm.size}")
         validation_data = data.validation(net, loss, None, None, None, 0, validation_data,
                                           seed)[3]
     else:
         if y is None:
             raise ConfigError("fit needs targets y (or a data source from ffbp.data as X)")
-        X, T, w = data.training_arrays(net, loss, X, y, sample_weight)
-        X, T, w, validation_data = data.validation(net, loss, X, T, w, validation_split,
+        X, T, w = data.training_arrays(net, loss, X, y, o.sample_weight)
+        X, T, w, validation_data = data.validation(net, loss, X, T, w, o.validation_split,
                                                    validation_data, seed)
         labels = loss.target_classes(T) if classify else None
-        feed = data.Replicated(net, X, T, w, labels, batch_size, shuffle, comm)
+        feed = data.Replicated(net, X, T, w, labels, o.batch_size, o.shuffle, comm)
     val = data.validation_feed(net, loss, validation_data, seed, comm, classify)
 
     if net.optimizer is not optimizer or net.optimizer_state is None or meta is not None:
         net.optimizer, net.optimizer_state = optimizer, optimizer.init(net.flat_values, net)
     net.loss = loss
-    hooks = list(callbacks)
-    if early_stopping:
-        hooks.append(EarlyStopping("val_loss", patience, 0.0, restore_best_weights))
-    if tol is not None:
-        hooks.append(LossTolerance(tol, n_iter_no_change))
-    trainer = _Trainer(net, loss, optimizer, feed, val, classify, hooks, seed, checkpoint,
-                       checkpoint_every, on_nan, comm)
+    hooks = [*o.callbacks, *o.stopping_callbacks()]
+    trainer = _Trainer(net, loss, optimizer, feed, val, classify, hooks, seed, o, comm)
     with mpi.pooled_batch_norm(net, comm, feed):
-        return trainer.run(int(epochs), meta, resume, verbose if comm.is_root else False)
+        return trainer.run(int(o.epochs), meta, o.resume, o.verbose if comm.is_root else False)
 
 
 class _Trainer:
     """One ``fit`` call's state: what to train on, where it stands, how to save it."""
 
-    def __init__(self, net, loss, optimizer, feed, val, classify, hooks, seed, checkpoint,
-                 checkpoint_every, on_nan, comm):
+    def __init__(self, net, loss, optimizer, feed, val, classify, hooks, seed,
+                 options: FitOptions, comm):
         self.net, self.loss, self.optimizer = net, loss, optimizer
         self.feed, self.val, self.classify = feed, val, classify
         self.bounds = feed.bounds
         self.hooks, self.seed = hooks, seed
-        self.checkpoint, self.checkpoint_every, self.on_nan = checkpoint, checkpoint_every, on_nan
+        self.checkpoint, self.checkpoint_every = options.checkpoint, options.checkpoint_every
+        self.on_nan = options.on_nan
         self.rng = np.random.default_rng(seed)
         self.history = History()
         self.interrupted = False
