@@ -26,6 +26,7 @@ import time
 
 import numpy as np
 
+from .data import shard
 from .errors import ConfigError
 
 
@@ -65,9 +66,8 @@ class Comm:
 
     def shard(self, lo: int, hi: int) -> tuple[int, int]:
         """This rank's contiguous part of rows lo:hi (sizes differ by at most one)."""
-        n = hi - lo
-        start = lo + (n * self.rank) // self.size
-        return start, lo + (n * (self.rank + 1)) // self.size
+        a, b = shard(hi - lo, self.rank, self.size)
+        return lo + a, lo + b
 
 
 def world() -> Comm:

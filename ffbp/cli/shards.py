@@ -88,7 +88,7 @@ def _csv_part(path, kind, comm, text=()):
     with open(path, "rb") as f:
         header = f.readline()
         begin, size = f.tell(), os.fstat(f.fileno()).st_size
-        lo, hi = (begin + (size - begin) * k // comm.size for k in (comm.rank, comm.rank + 1))
+        lo, hi = (begin + k for k in shard(size - begin, comm.rank, comm.size))
         start = _line_start(f, lo, begin)
         stop = _line_start(f, hi, begin) if comm.rank + 1 < comm.size else size
         f.seek(start)
