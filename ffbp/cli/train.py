@@ -19,8 +19,8 @@ from .._validation import lookup
 from ..data import ArraySource
 from ..distributed import Comm, world
 from ..errors import ConfigError, DataError, FFBPError
-from ..losses import BinaryCrossEntropy, BinaryCrossEntropyWithLogits, Hinge
 from ..mlp import mlp
+from ..tabular import fitting
 from . import data, options, paths, shards
 from . import target as target_column
 from .commands import (
@@ -33,20 +33,18 @@ from .commands import (
 )
 from .progress import CsvLog, EpochLines
 
-BINARY_LOSSES = (BinaryCrossEntropy, BinaryCrossEntropyWithLogits, Hinge)
-
 
 # -- building ----------------------------------------------------------------------------
 def resolve_loss(name, task, n_classes):
-    """The loss instance for ``name`` (or the task's default), checked against the task."""
-    loss = _losses.get(name or ("cross_entropy" if task == "classification" else "mse"))
-    if loss.family != task:
-        raise ConfigError(f"loss {name!r} is a {loss.family} loss but the task is {task} "
-                          f"(choose another --loss, or --task)")
-    if isinstance(loss, BINARY_LOSSES) and n_classes != 2:
-        raise ConfigError(f"loss {name!r} is for two classes but the target has {n_classes}; "
-                          f"use cross_entropy")
-    return loss
+    """(the loss for ``name`` or the task's default, whether it is a two-class loss with
+    one output), checked against the task (``ffbp.tabular``'s rule, with the command's
+    remedy)."""
+    try:
+        return fitting.resolve_loss(name, task, n_classes)
+    except ConfigError as exc:
+        if "task is" in str(exc):
+            raise ConfigError(f"{exc} (choose another --loss, or --task)") from None
+        raise
 
 
 def _loss_name(loss) -> str:
@@ -198,8 +196,8 @@ def run_train(args) -> int:
     task, why, features, spec = shards.fit_preprocessing(train_df, df, opts, label, comm)
     n, n_val = (sum(v) for v in zip(*comm.allgather((n_part, n_val)), strict=True))
     n_classes = len(spec.get("classes", ()))
-    loss = resolve_loss(opts["loss"], task, n_classes)
-    n_outputs = 1 if task == "regression" or isinstance(loss, BINARY_LOSSES) else n_classes
+    loss, binary = resolve_loss(opts["loss"], task, n_classes)
+    n_outputs = 1 if task == "regression" or binary else n_classes
     X_train = data.transform(train_df, features, label)
     y_train = target_column.encode_target(train_df[target], spec, label)
     net = build_network(len(data.input_names(features)), n_outputs, opts, loss)
