@@ -271,8 +271,10 @@ def test_pickled_estimator_keeps_learning():
     twin = pickle.loads(pickle.dumps(reg))
     for _ in range(200):
         twin.partial_fit([[2]], [1])
-    # Moved from ~4.6 to the new target 1 (scikit-learn's own reaches 1e-4 here; ffbp's
-    # Adam adds ε outside the bias correction and lands at 0.99987 after the 200 steps).
+    # Moved from ~4.6 to the new target 1 within 1e-3: 0.99987 after the 200 steps here.
+    # (scikit-learn's test asks 1e-4 of its own run, which starts from other random
+    # weights: how close 200 steps get depends on the start, not on the steps, which are
+    # scikit-learn's, see test_from_the_same_weights_the_run_is_scikit_learns.)
     np.testing.assert_allclose(twin.predict([[2]]), [1], rtol=1e-3)
 
 
