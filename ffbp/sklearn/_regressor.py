@@ -26,8 +26,9 @@ class MLPRegressor(RegressorMixin, BaseMLP):
     """A multi-layer perceptron regressor trained by ffbp's back-propagation: linear outputs
     (exponential for ``loss="poisson"``), one per target.
 
-    Takes every parameter of ``sklearn.neural_network.MLPRegressor`` with the same meaning
-    and default (see ``MLPClassifier`` for the list), plus ffbp's extras.
+    Takes every parameter of ``sklearn.neural_network.MLPRegressor`` with the same meaning,
+    default and position (``loss`` first, as there), then ffbp's extras; see
+    ``MLPClassifier`` for the list.
 
     Targets: y (n_samples,) gives predictions (n_samples,); y (n_samples, k) gives
     (n_samples, k). Predictions are in the dtype the network computes in (X's float32 or
@@ -42,8 +43,8 @@ class MLPRegressor(RegressorMixin, BaseMLP):
     _y_numeric = True
     _params = {**SHARED, "loss": anything()}
 
-    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *,
-                 loss="squared_error", solver="adam", alpha=0.0001, batch_size="auto",
+    def __init__(self, loss="squared_error", hidden_layer_sizes=(100,), activation="relu", *,
+                 solver="adam", alpha=0.0001, batch_size="auto",
                  learning_rate="constant", learning_rate_init=0.001, power_t=0.5,
                  max_iter=200, shuffle=True, random_state=None, tol=1e-4, verbose=False,
                  warm_start=False, momentum=0.9, nesterovs_momentum=True,

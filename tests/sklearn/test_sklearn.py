@@ -24,6 +24,7 @@ from sklearn.preprocessing import StandardScaler  # noqa: E402
 from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
 
 import ffbp  # noqa: E402
+import ffbp.sklearn  # noqa: E402
 from ffbp.sklearn import MLPClassifier, MLPRegressor  # noqa: E402
 
 # -- scikit-learn's estimator checks -----------------------------------------------------
@@ -191,12 +192,12 @@ def test_regression_single_and_multi_output():
     X = rng.normal(size=(300, 4))
     A = rng.normal(size=(4, 2))
     Y = X @ A                                     # a linear map: R² → 1 for a fitted MLP
-    multi = MLPRegressor((32,), max_iter=100, learning_rate_init=1e-2, random_state=0,
-                         n_iter_no_change=np.inf).fit(X, Y)
+    multi = MLPRegressor(hidden_layer_sizes=(32,), max_iter=100, learning_rate_init=1e-2,
+                         random_state=0, n_iter_no_change=np.inf).fit(X, Y)
     assert multi.predict(X).shape == (300, 2) and multi.n_outputs_ == 2
     assert multi.score(X, Y) > 0.95
-    single = MLPRegressor((32,), max_iter=100, learning_rate_init=1e-2, random_state=0,
-                          n_iter_no_change=np.inf)
+    single = MLPRegressor(hidden_layer_sizes=(32,), max_iter=100, learning_rate_init=1e-2,
+                          random_state=0, n_iter_no_change=np.inf)
     single.fit(X, Y[:, 0])
     assert single.predict(X).shape == (300,) and single.out_activation_ == "identity"
     assert single.score(X, Y[:, 0]) > 0.95
@@ -208,7 +209,8 @@ def test_regression_losses_learn(loss):
     rng = np.random.default_rng(4)
     X = rng.normal(size=(200, 3))
     y = X @ np.array([1.0, -2.0, 0.5])
-    reg = MLPRegressor((16,), loss=loss, max_iter=100, learning_rate_init=1e-2, random_state=0,
+    reg = MLPRegressor(hidden_layer_sizes=(16,), loss=loss, max_iter=100,
+                       learning_rate_init=1e-2, random_state=0,
                        n_iter_no_change=np.inf).fit(X, y)
     assert reg.score(X, y) > 0.9
 
@@ -322,7 +324,7 @@ def test_unknown_names_are_config_errors_with_a_hint(params, what, hint):
 def test_unknown_regression_loss_is_a_config_error():
     X, y = load_iris(return_X_y=True)
     with pytest.raises(ffbp.ConfigError, match="did you mean 'huber'"):
-        MLPRegressor((4,), loss="hubber").fit(X, y)
+        MLPRegressor(hidden_layer_sizes=(4,), loss="hubber").fit(X, y)
 
 
 def test_convergence_warning_is_both_libraries_warning():
@@ -330,3 +332,18 @@ def test_convergence_warning_is_both_libraries_warning():
     with pytest.warns(SklearnConvergenceWarning) as record:
         MLPClassifier((4,), max_iter=2).fit(X, y)
     assert issubclass(record[0].category, ffbp.ConvergenceWarning)
+
+
+@pytest.mark.parametrize("name", ["MLPClassifier", "MLPRegressor"])
+def test_every_parameter_of_scikit_learns_with_its_default_and_position(name):
+    import inspect
+
+    from sklearn import neural_network
+
+    theirs = inspect.signature(getattr(neural_network, name)).parameters
+    ours = inspect.signature(getattr(ffbp.sklearn, name)).parameters
+    assert list(ours)[:len(theirs)] == list(theirs)          # same names, same order
+    for key, p in theirs.items():
+        assert ours[key].kind == p.kind, key                 # positional where they are
+        assert ours[key].default == p.default or (
+            p.default is np.inf and ours[key].default is np.inf), key

@@ -69,8 +69,8 @@ def test_lbfgs_classifies_digits(n_class, activation):
 @pytest.mark.parametrize("activation", ACTIVATIONS)
 def test_lbfgs_regression(activation):
     X, y = _regression()
-    reg = MLPRegressor(50, solver="lbfgs", max_iter=200, tol=1e-3, random_state=1,
-                       activation=activation).fit(X, y)
+    reg = MLPRegressor(hidden_layer_sizes=50, solver="lbfgs", max_iter=200, tol=1e-3,
+                       random_state=1, activation=activation).fit(X, y)
     assert reg.score(X, y) > (0.80 if activation == "identity" else 0.98)
 
 
@@ -78,7 +78,7 @@ def test_lbfgs_regression(activation):
 def test_lbfgs_max_fun_limits_the_evaluations(Estimator):
     X, y = _digits(3) if Estimator is MLPClassifier else _regression()
     with pytest.warns(ConvergenceWarning, match="lbfgs failed to converge"):
-        est = Estimator(50, solver="lbfgs", max_iter=150, max_fun=10, tol=0.0,
+        est = Estimator(hidden_layer_sizes=50, solver="lbfgs", max_iter=150, max_fun=10, tol=0.0,
                         random_state=1).fit(X, y)
     assert est.n_iter_ <= 10
 
@@ -181,7 +181,7 @@ def test_shuffle_changes_the_run_only_with_small_batches():
     X, y = make_regression(n_samples=50, n_features=5, random_state=0)
 
     def coefs(**kw):
-        est = MLPRegressor(1, max_iter=1, batch_size=1, random_state=0, **kw)
+        est = MLPRegressor(hidden_layer_sizes=1, max_iter=1, batch_size=1, random_state=0, **kw)
         return est.fit(X, y).coefs_[0]
     np.testing.assert_array_equal(coefs(shuffle=True), coefs(shuffle=True))
     np.testing.assert_array_equal(coefs(shuffle=False), coefs(shuffle=False))
@@ -267,7 +267,8 @@ def test_warm_start_with_early_stopping_keeps_scoring(Estimator):
 
 
 def test_pickled_estimator_keeps_learning():
-    reg = MLPRegressor((42,), random_state=42, learning_rate_init=0.01).fit([[2]], [4])
+    reg = MLPRegressor(hidden_layer_sizes=(42,), random_state=42, learning_rate_init=0.01)
+    reg.fit([[2]], [4])
     twin = pickle.loads(pickle.dumps(reg))
     for _ in range(200):
         twin.partial_fit([[2]], [1])
@@ -311,7 +312,8 @@ def test_multilabel_lbfgs_and_partial_fit():
 
 def test_multioutput_regression():
     X, Y = make_regression(n_samples=200, n_targets=5, random_state=11)
-    reg = MLPRegressor(50, solver="lbfgs", max_iter=200, tol=1e-2, random_state=1).fit(X, Y)
+    reg = MLPRegressor(hidden_layer_sizes=50, solver="lbfgs", max_iter=200, tol=1e-2,
+                       random_state=1).fit(X, Y)
     assert reg.score(X, Y) > 0.9
 
 
@@ -380,8 +382,8 @@ def test_early_stopping_with_string_labels_and_equal_weights():
 
 def test_diverging_run_with_early_stopping_keeps_its_best_weights():
     X, y = load_iris(return_X_y=True)
-    reg = MLPRegressor(100, activation="identity", solver="sgd", learning_rate_init=1,
-                       max_iter=20, early_stopping=True, random_state=0)
+    reg = MLPRegressor(hidden_layer_sizes=100, activation="identity", solver="sgd",
+                       learning_rate_init=1, max_iter=20, early_stopping=True, random_state=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         reg.fit(X, y)
