@@ -1,5 +1,5 @@
 """The documentation runs as written: every ```python, ```bash and ```toml block of README.md
-and docs/*.md.
+and of every page under docs/ (docs/*.md and its subfolders, such as docs/tutorials/).
 
 A page's blocks run in order in one fresh interpreter, in an empty temporary directory (so
 files the examples write land there), sharing one namespace: a later block may use names
@@ -29,7 +29,8 @@ import pytest
 from conftest import require
 
 ROOT = Path(__file__).resolve().parents[1]
-PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
+IDS = [str(p.relative_to(ROOT)) for p in PAGES]     # docs/tutorials/README.md ≠ README.md
 RUN = ("python", "bash", "toml")
 FENCE = re.compile(r"^(```+)\s*([\w+-]*)\s*$")
 NOT_RUN = re.compile(r"^<!--\s*not run:(.*?)-->\s*$")
@@ -103,7 +104,7 @@ for n, b in enumerate(blocks):
 '''
 
 
-@pytest.mark.parametrize("page", PAGES, ids=[p.name for p in PAGES])
+@pytest.mark.parametrize("page", PAGES, ids=IDS)
 def test_page_runs_as_written(page, tmp_path):
     """The page's runnable blocks, in order, in one interpreter (about 20 s for README)."""
     runnable = [b for b in blocks(page) if b.lang in RUN and b.not_run is None]
@@ -124,7 +125,7 @@ def test_page_runs_as_written(page, tmp_path):
                                   f"{done.stderr[-6000:]}")
 
 
-@pytest.mark.parametrize("page", PAGES, ids=[p.name for p in PAGES])
+@pytest.mark.parametrize("page", PAGES, ids=IDS)
 def test_blocks_not_run_say_why(page):
     """Each not-run marker stands right before a code block and gives its reason, and only
     code blocks carry one; so a skipped block is a visible, explained exception."""
