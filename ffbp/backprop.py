@@ -104,16 +104,48 @@ def prepare(net, X, T, loss: Loss, sample_weight=None, name: str = "X") -> Batch
 
 
 def forward(net, X, training: bool = False, recorder: Recorder | None = None) -> np.ndarray:
-    """Y for a checked X, layer by layer (recording each layer's input and output)."""
+    """Y for a checked X, layer by layer (recording each layer's input and output).
+
+    A layer that can work in place (an activation) does so on an array its left neighbour
+    declares private (a Dense layer's fresh x W + b), never on the caller's X."""
     net.note_batch(X.shape[0])
+    before = None
     for n, layer in enumerate(net.layers):
-        out = layer.forward(X, training)
+        if layer.works_in_place:
+            out = layer.forward(X, training,
+                                in_place=before is not None and before.private_output)
+        else:
+            out = layer.forward(X, training)
         if recorder is not None:
             # Copies: the next activation may overwrite a Dense layer's fresh output.
             recorder.layers.append(LayerRecord(n, layer, X.copy() if n == 0 else
                                                recorder.layers[-1].output, out.copy()))
-        X = out
+        X, before = out, layer
     return X
+
+
+def backward(net, d, upto: int, input_grad: bool = False,
+             recorder: Recorder | None = None):
+    """Back-propagate ``d`` = ∂E/∂(output of layer upto−1) through layers upto−1 … 0; fill
+    every parameter's gradient; return ∂E/∂X (None unless ``input_grad``, or for a sparse
+    X). An activation works in place on the ∂E/∂x its right neighbour declares private,
+    never on an array the caller passed in."""
+    layers = net.layers
+    for n in range(upto - 1, -1, -1):
+        layer = layers[n]
+        if recorder is not None:
+            recorder.layers[n].d_output = d.copy()
+        keep = input_grad or n > 0
+        if layer.works_in_place:
+            after = layers[n + 1] if n + 1 < upto else None
+            d = layer.backward(d, keep, in_place=after is not None and after.private_input_grad)
+        else:
+            d = layer.backward(d, keep)
+        if recorder is not None:
+            record = recorder.layers[n]
+            record.d_input = None if d is None else d.copy()
+            record.grads = {p.name: p.grad.copy() for p in layer.parameters()}
+    return d
 
 
 def loss_value(net, batch: Batch, loss: Loss, training: bool = False) -> float:
@@ -143,15 +175,7 @@ def step(net, batch: Batch, loss: Loss, *, training: bool = True, input_grad: bo
         recorder.loss, recorder.fused = value, fused
         if fused:
             recorder.layers[-1].d_input = d.copy()
-    for n in range(upto - 1, -1, -1):
-        layer = net.layers[n]
-        if recorder is not None:
-            recorder.layers[n].d_output = d.copy()
-        d = layer.backward(d, input_grad=input_grad or n > 0)
-        if recorder is not None:
-            record = recorder.layers[n]
-            record.d_input = None if d is None else d.copy()
-            record.grads = {p.name: p.grad.copy() for p in layer.parameters()}
+    d = backward(net, d, upto, input_grad, recorder)
     return StepResult(value, Y, d if input_grad else None)
 
 

@@ -66,7 +66,6 @@ class Network:
                                       f"position needs its own layer (they cache their inputs)")
         self.layers = layers
         self.n_features, self.n_outputs = self._check_widths()
-        self._allow_in_place()
         self.seed = seed
         self.loss: Loss | None = None
         #: Free-form JSON-able facts saved with the model (preprocessing, training settings).
@@ -91,21 +90,6 @@ class Network:
             raise ConfigError("the network has no layer that fixes its input width "
                               "(start it with a Dense layer)")
         return n_features, width
-
-    def _allow_in_place(self, enabled: bool = True) -> None:
-        """Let an activation overwrite its input when it is a Dense layer's fresh output, and
-        its incoming gradient when that is the next Dense layer's fresh ∂E/∂x: arrays no
-        one else holds. Inputs and gradients a caller passes in are never overwritten.
-        Tools that keep every layer's output (trace, explain) need not switch it off: the
-        step's Recorder copies each array as it passes."""
-        from .layers.activations import Activation
-        from .layers.dense import Dense
-
-        for i, layer in enumerate(self.layers):
-            if isinstance(layer, Activation):
-                layer.overwrite_input = enabled and i > 0 and type(self.layers[i - 1]) is Dense
-                layer.overwrite_grad = enabled and (i + 1 < len(self.layers)
-                                                    and type(self.layers[i + 1]) is Dense)
 
     def parameters(self) -> list[Parameter]:
         return [p for layer in self.layers for p in layer.parameters()]
@@ -231,10 +215,7 @@ class Network:
         if len(dY) != self._last_batch:
             raise ShapeError(f"dY has {len(dY)} rows but the last forward pass had "
                              f"{self._last_batch} samples (call forward first)")
-        d = dY
-        for i in range(len(self.layers) - 1, -1, -1):
-            d = self.layers[i].backward(d, input_grad=input_grad or i > 0)
-        return d
+        return backprop.backward(self, dY, len(self.layers), input_grad)
 
     def check_loss(self, loss) -> Loss:
         """Resolve ``loss`` and check that it fits the output layer; return it."""

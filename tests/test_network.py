@@ -132,16 +132,43 @@ def test_in_place_activations_never_touch_caller_arrays_and_change_nothing(rng):
     and arrays a caller passes in (X, dY) are never modified."""
     layers = lambda: [ffbp.Dense(4, 6), ffbp.ReLU(), ffbp.Dense(6, 5), ffbp.Tanh(),  # noqa: E731
                       ffbp.Dense(5, 3), ffbp.ReLU()]
-    fast, slow = ffbp.Network(layers(), dtype=np.float64), ffbp.Network(layers(),
-                                                                        dtype=np.float64)
-    slow._allow_in_place(False)
-    assert fast.layers[1].overwrite_input and fast.layers[1].overwrite_grad
-    assert fast.layers[5].overwrite_input and not fast.layers[5].overwrite_grad
+    net = ffbp.Network(layers(), dtype=np.float64)
     X, dY = rng.normal(size=(7, 4)), rng.normal(size=(7, 3))
     X0, dY0 = X.copy(), dY.copy()
-    np.testing.assert_array_equal(fast.forward(X), slow.forward(X))
-    np.testing.assert_array_equal(fast.backward(dY), slow.backward(dY))
-    np.testing.assert_array_equal(fast.flat_grads, slow.flat_grads)
+
+    # Where the step works in place: the arguments it hands each activation.
+    seen = []
+    for n in (1, 3, 5):
+        layer = net.layers[n]
+        forward, backward = layer.forward, layer.backward
+
+        def spy_forward(x, training=False, in_place=False, n=n, f=forward):
+            seen.append(("forward", n, in_place))
+            return f(x, training, in_place=in_place)
+
+        def spy_backward(d, input_grad=True, in_place=False, n=n, b=backward):
+            seen.append(("backward", n, in_place))
+            return b(d, input_grad, in_place=in_place)
+
+        layer.forward, layer.backward = spy_forward, spy_backward
+    Y = net.forward(X)
+    dX = net.backward(dY)
+    assert ("forward", 1, True) in seen and ("forward", 5, True) in seen
+    assert ("backward", 1, True) in seen and ("backward", 3, True) in seen
+    assert ("backward", 5, False) in seen          # the caller's dY is never overwritten
+
+    # The same numbers as layers called one by one, out of place.
+    a, slow = X, layers()
+    reference = ffbp.Network(slow, dtype=np.float64)
+    reference.flat_values[...] = net.flat_values
+    for layer in reference.layers:
+        a = layer.forward(a)
+    d = dY
+    for layer in reversed(reference.layers):
+        d = layer.backward(d)
+    np.testing.assert_array_equal(Y, a)
+    np.testing.assert_array_equal(dX, d)
+    np.testing.assert_array_equal(net.flat_grads, reference.flat_grads)
     np.testing.assert_array_equal(X, X0)
     np.testing.assert_array_equal(dY, dY0)
     standalone = ffbp.ReLU()

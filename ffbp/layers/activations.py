@@ -23,12 +23,9 @@ class Activation(Layer):
     """
 
     properties: ClassVar[dict] = {}
-    #: Set by a Network when this layer's input is a temporary that no one else reads (the
-    #: fresh output of a Dense layer) / when the gradient it receives is one (the fresh
-    #: ∂E/∂x of the Dense layer after it): the activation may then work in place and save
-    #: an allocation and a pass over the batch. Never set for arrays a caller passed in.
-    overwrite_input = False
-    overwrite_grad = False
+    #: Given ``in_place=True`` (by the step, for a Dense layer's fresh output, or the fresh
+    #: ∂E/∂x of the Dense layer after it) an activation may overwrite its argument.
+    works_in_place = True
 
     def __init__(self):
         self._y = None
@@ -51,12 +48,12 @@ class Activation(Layer):
         """Φ'(x), a pure function (for plots and tests)."""
         return self.derivative_from_output(self.function(x))
 
-    def forward(self, x, training=False):
+    def forward(self, x, training=False, in_place=False):
         self._y = self.function(x)
         return self._y
 
-    def backward(self, dy, input_grad=True):
-        if self.overwrite_grad:
+    def backward(self, dy, input_grad=True, in_place=False):
+        if in_place:
             dy *= self.derivative_from_output(self._y)
             return dy
         return dy * self.derivative_from_output(self._y)
@@ -74,7 +71,7 @@ class Identity(Activation):
     def derivative_from_output(self, y):
         return np.ones_like(y)
 
-    def backward(self, dy, input_grad=True):
+    def backward(self, dy, input_grad=True, in_place=False):
         return dy
 
 
@@ -132,19 +129,16 @@ class ReLU(Activation):
     def function(self, x):
         return np.maximum(x, 0)
 
-    def forward(self, x, training=False):
-        if self.overwrite_input:
-            self._y = ops.relu_(x)
-        else:
-            self._y = np.maximum(x, 0)
+    def forward(self, x, training=False, in_place=False):
+        self._y = ops.relu_(x) if in_place else np.maximum(x, 0)
         return self._y
 
     def derivative_from_output(self, y):
         return (y > 0).astype(y.dtype)
 
-    def backward(self, dy, input_grad=True):
+    def backward(self, dy, input_grad=True, in_place=False):
         # y > 0 exactly where h' > 0; one masked multiply, no derivative array.
-        if self.overwrite_grad:
+        if in_place:
             return ops.relu_mask_(dy, self._y)
         return dy * (self._y > 0)
 
@@ -225,7 +219,7 @@ class Softmax(Activation):
     def derivative(self, x):
         raise TypeError("Softmax has a Jacobian, not an element-wise derivative; use jacobian()")
 
-    def backward(self, dy, input_grad=True):
+    def backward(self, dy, input_grad=True, in_place=False):
         y = self._y
         return y * (dy - np.sum(dy * y, axis=1, keepdims=True))
 
@@ -244,7 +238,7 @@ class LogSoftmax(Activation):
     def derivative(self, x):
         raise TypeError("LogSoftmax has a Jacobian, not an element-wise derivative")
 
-    def backward(self, dy, input_grad=True):
+    def backward(self, dy, input_grad=True, in_place=False):
         return dy - np.exp(self._y) * dy.sum(axis=1, keepdims=True)
 
 

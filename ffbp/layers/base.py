@@ -28,6 +28,16 @@ class Layer:
     #: The generator of a layer that draws random numbers (dropout's masks), None for the
     #: others; checkpoints save its state and gradcheck replays it.
     rng: np.random.Generator | None = None
+    #: ``forward`` returns a new array that no one holds, not even this layer, so the next
+    #: layer may overwrite it (a Dense layer's x W + b); likewise ``backward``'s ∂E/∂x for
+    #: the layer before.
+    private_output = False
+    private_input_grad = False
+    #: ``forward(x, training, in_place=True)`` and ``backward(dy, input_grad, in_place=True)``
+    #: may overwrite their argument, saving an allocation and a pass over the batch. The
+    #: step passes ``in_place=True`` only for an array its neighbour declares private:
+    #: never for arrays a caller passed in.
+    works_in_place = False
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         raise NotImplementedError

@@ -78,6 +78,10 @@ class Dense(Layer):
             )
         return self.out_features
 
+    # x W + b and δ Wᵀ are new arrays this layer does not keep (it keeps x).
+    private_output = True
+    private_input_grad = True
+
     def forward(self, x, training=False):
         self._x = x
         h = x @ self.W.value
