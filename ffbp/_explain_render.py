@@ -111,12 +111,13 @@ def _path_lines(expl):
         return [f"{expl.path_count:,} paths from {expl.symbol} to the output: too many to "
                 "list; the δ recursion above sums them one layer at a time"]
     lines = [f"Equation A (tutorial 004): ∂E/∂{expl.symbol} is the sum over the "
-             f"{expl.path_count} path(s) from it to the output"]
+             f"{expl.path_count} path(s) from it to the output (units by index from 0, as "
+             f"in W[i, j])"]
     for p in expl.paths[:MAX_SHOWN_PATHS]:
-        route = " → ".join(str(u) for u in p.units)
+        route = " → ".join(f"[{u}]" for u in p.units)
         names = " · ".join(name for name, _ in p.factors)
         values = " × ".join(_f(v, 4) for _, v in p.factors)
-        lines.append(f"  units {route}: {names}")
+        lines.append(f"  path {route}: {names}")
         lines.append(f"    = {values} = {_f(p.product)}")
     if len(expl.paths) > MAX_SHOWN_PATHS:
         lines.append(f"  … {len(expl.paths) - MAX_SHOWN_PATHS} more (expl.paths has them all)")

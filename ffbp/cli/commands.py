@@ -213,9 +213,9 @@ def run_explain(args) -> int:
 
     net = load_model(args.model)
     df = data.read_table(args.data)
-    if not 0 <= args.row < len(df):
-        raise DataError(f"--row {args.row} is outside {args.data}'s {len(df)} rows")
-    df = df.iloc[args.row: args.row + 1]
+    if not 1 <= args.row <= len(df):      # rows count from 1, as in every message
+        raise DataError(f"--row {args.row} is outside {args.data}'s rows 1 to {len(df)}")
+    df = df.iloc[args.row - 1: args.row]
     target = net.metadata["target"]
     y = target_column.encode_target(data.column(df, target["name"], args.data, "target column"),
                            target, args.data)

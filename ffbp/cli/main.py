@@ -24,7 +24,7 @@ examples:
   ffbp evaluate model.ffbp test.csv
   ffbp summary model.ffbp
   ffbp gradcheck model.ffbp test.csv --samples 8
-  ffbp explain model.ffbp test.csv --row 0 --layer 1 --i 3 --j 2 --lr 0.1
+  ffbp explain model.ffbp test.csv --row 1 --layer 1 --i 3 --j 2 --lr 0.1
   ffbp export model.ffbp -o model.onnx
 
 Run 'ffbp COMMAND --help' for a command's options.
@@ -121,7 +121,7 @@ def _names(text):
 
 
 EXPLAIN_EPILOG = """examples:
-  ffbp explain model.ffbp test.csv --row 3 --layer 1 --i 5 --j 2 --lr 0.1
+  ffbp explain model.ffbp test.csv --row 4 --layer 1 --i 5 --j 2 --lr 0.1
   ffbp explain model.ffbp test.csv --layer -1 --j 0 --bias --format markdown
 """
 
@@ -199,7 +199,8 @@ def build_parser() -> Parser:
                 "gradient of one weight for one row, factor by factor", EXPLAIN_EPILOG)
     p.add_argument("model", metavar="MODEL")
     p.add_argument("data", metavar="DATA", help="table with the features and the target")
-    p.add_argument("--row", type=int, default=0, metavar="N", help="row of DATA (from 0)")
+    p.add_argument("--row", type=int, default=1, metavar="N", help="row of DATA from 1, the "
+                   "first row after the header, as in ffbp's messages (default 1)")
     p.add_argument("--layer", default="1", metavar="K", help="the K-th Dense layer from 1 "
                    "(default 1; -1 = the last), or layerN for index N of the summary")
     p.add_argument("--i", type=int, default=0, metavar="I", help="input unit of W[i, j]")

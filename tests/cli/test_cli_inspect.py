@@ -37,12 +37,13 @@ def trained(tmp_path_factory):
                                             ("-1", 0, 1, True), ("layer2", 1, 1, False)])
 def test_explain_matches_back_propagation_of_that_row(trained, capsys, layer, i, j, bias):
     root, model = trained
-    args = ["explain", model, root / "train.csv", "--row", "4", "--layer", layer, "--i", i,
+    args = ["explain", model, root / "train.csv", "--row", "5", "--layer", layer, "--i", i,
             "--j", j, "--lr", "0.1", "--format", "json"] + (["--bias"] if bias else [])
     code, out, err = run(capsys, *args)
     assert code == 0, err
     result = json.loads(out)
-    # Independent oracle: the row through the stored preprocessing, then back-propagation.
+    # Independent oracle: --row 5 is index 4 (rows count from 1); it goes through the stored
+    # preprocessing, then back-propagation.
     net = commands.load_model(model)
     df = pd.read_csv(root / "train.csv").iloc[4:5]
     X = commands.prepare(net, df, "train.csv")
