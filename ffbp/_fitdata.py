@@ -7,7 +7,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._validation import as_matrix, check_sample_weight, is_sparse
+from ._validation import as_matrix, cast_within_range, check_sample_weight, is_sparse
 from .data import is_source
 from .errors import ConfigError, DataError, ShapeError
 
@@ -22,7 +22,7 @@ def training_arrays(net, loss, X, y, sample_weight):
     """X, T (prepared targets) and w, checked and in the network's dtype (X dense, or
     sparse CSR)."""
     X = rows_first(net.check_input(X))
-    T = loss.prepare_targets(y, net.n_outputs, "y").astype(net.dtype, copy=False)
+    T = cast_within_range(loss.prepare_targets(y, net.n_outputs, "y"), net.dtype, "y")
     if len(T) != X.shape[0]:
         raise ShapeError(f"X has {X.shape[0]} samples but y has {len(T)}")
     return X, T, check_sample_weight(sample_weight, X.shape[0], net.dtype)
@@ -41,7 +41,8 @@ def validation(net, loss, X, T, w, split, data, seed):
         except (TypeError, ValueError):
             raise ConfigError("validation_data must be a pair (X_val, y_val)") from None
         Xv = rows_first(net.check_input(Xv, "validation X"))
-        Tv = loss.prepare_targets(yv, net.n_outputs, "validation y").astype(net.dtype)
+        Tv = cast_within_range(loss.prepare_targets(yv, net.n_outputs, "validation y"),
+                               net.dtype, "validation y")
         if len(Tv) != Xv.shape[0]:
             raise ShapeError(f"validation X has {Xv.shape[0]} samples but y has {len(Tv)}")
         return X, T, w, (Xv, Tv)
@@ -215,7 +216,7 @@ class Streamed:
     def prepare(self, i, X, y):
         """Block i's (X, T), checked and in the network's dtype."""
         net, (a, b) = self.net, self.source.bounds[i]
-        where = f"rows {a}:{b}"
+        where = f"rows {a + 1} to {b}"         # messages count rows from 1
         X = as_matrix(X, f"{self.source.name} {where}", net.dtype, net.n_features, a)
         T = self.loss.prepare_targets(y, net.n_outputs, f"{self.source.name} {where} y")
         if len(T) != len(X):

@@ -49,9 +49,22 @@ def as_matrix(X, name: str, dtype, n_features: int | None = None,
             + ("; reshape a single feature with X.reshape(-1, 1)" if arr.ndim == 1 else "")
         )
     _check_rows_and_width(arr.shape, name, n_features)
-    arr = np.ascontiguousarray(arr, dtype=dtype)
     check_finite(arr, name, first_row)
-    return arr
+    return cast_within_range(arr, dtype, name, contiguous=True)
+
+
+def cast_within_range(arr: np.ndarray, dtype, name: str, contiguous: bool = False):
+    """``arr`` (finite) in ``dtype``, or a DataError naming ``name`` when a value is beyond
+    the dtype's range (1e150 in float32 would silently become inf)."""
+    with np.errstate(over="ignore"):
+        out = np.ascontiguousarray(arr, dtype=dtype) if contiguous else \
+            arr.astype(dtype, copy=False)
+    if out is not arr and np.issubdtype(out.dtype, np.floating) and not np.isfinite(out).all():
+        big = float(np.abs(np.asarray(arr, dtype=np.float64)).max())
+        raise DataError(f"{name} has values too large for {np.dtype(dtype).name} (up to "
+                        f"{big:.3g}; the largest it holds is {np.finfo(dtype).max:.3g}): "
+                        f"rescale them, or compute in float64")
+    return out
 
 
 def _check_rows_and_width(shape, name: str, n_features: int | None) -> None:
@@ -90,7 +103,7 @@ def as_sparse_matrix(X, name: str, dtype, n_features: int | None = None):
             # CSR: entry k lies in the row whose indptr range holds k; CSC: indices are rows.
             rows = np.searchsorted(X.indptr, bad, side="right") - 1 if X.format == "csr" \
                 else X.indices[bad]
-            raise DataError(f"{name} contains NaN or inf (first at row {int(rows.min())})")
+            raise DataError(f"{name} contains NaN or inf (first at row {int(rows.min()) + 1})")
     return X
 
 
@@ -118,8 +131,9 @@ def read_numeric(value, name: str) -> np.ndarray:
 
 
 def check_finite(arr: np.ndarray, name: str, first_row: int = 0) -> None:
-    """Raise ``DataError`` naming the first row with NaN or inf (counting from
-    ``first_row``), or when ``arr`` is complex."""
+    """Raise ``DataError`` naming the first row with NaN or inf, or when ``arr`` is complex.
+    ``arr[0]`` is row index ``first_row``; the message counts rows from 1, as every message
+    does (index 146 is "row 147")."""
     check_real(arr, name)
     # np.isfinite(arr.sum()) is one fast pass; only look for the culprit when it fails.
     with np.errstate(over="ignore", invalid="ignore"):
@@ -127,7 +141,7 @@ def check_finite(arr: np.ndarray, name: str, first_row: int = 0) -> None:
     if not np.isfinite(total):
         bad = ~np.isfinite(arr)
         if bad.any():
-            row = first_row + int(np.argwhere(bad)[0][0])
+            row = first_row + int(np.argwhere(bad)[0][0]) + 1
             raise DataError(f"{name} contains NaN or inf (first at row {row})")
 
 

@@ -42,6 +42,9 @@ from .layers.dense import Dense
 REMEDIES = {
     "vanishing": "use ReLU (with he_normal initialisation), or put BatchNorm after each Dense "
                  "layer; avoid deep stacks of sigmoid/tanh with small initial weights",
+    # for a network whose hidden units already do not saturate: ReLU is no remedy there
+    "vanishing_relu": "put BatchNorm after each Dense layer, use he_normal initialisation "
+                      "(small initial weights shrink δ layer by layer), or use fewer layers",
     "saturated": "use ReLU, put BatchNorm before the activation, scale the inputs to about "
                  "unit size or draw smaller initial weights",
     "exploding": "lower the learning rate, clip the gradients (optimizer=...(clip_norm=1.0), "
@@ -50,6 +53,7 @@ REMEDIES = {
             "BatchNorm",
 }
 REMEDIES["nonfinite"] = REMEDIES["exploding"]
+REMEDIES["all_dead"] = REMEDIES["dead"]
 
 
 class GradientHealthWarning(UserWarning):
@@ -215,9 +219,13 @@ class GradientHealth(Callback):
             return
         top_name = max(values, key=values.get)
         top = values[top_name]
-        low = [(k, f"{k} ({v / top:.1e})") for k, v in values.items() if v < self.vanishing * top]
+        low = [(k, f"{k} (‖·‖ = {v:.2g}, {v / top:.1e} of the largest)")
+               for k, v in values.items() if v < self.vanishing * top]
+        # ReLU is no remedy for a network whose hidden units are ReLUs already.
+        relu = bool(self.units) and all(isinstance(lay, ReLU) for _, lay in self.units)
         self._flag("vanishing", low, where, f"vanishing gradients: the {what} norms of {{}} "
-                   f"are below {self.vanishing:g} of the largest ({top_name})")
+                   f"are below {self.vanishing:g} of the largest ({top_name}: {top:.2g})",
+                   remedy="vanishing_relu" if relu else "vanishing")
 
     def _check_units(self, summary, where):
         def kind(layer):
@@ -231,15 +239,19 @@ class GradientHealth(Callback):
                 if v is not None and v > self.dead_limit]
         self._flag("dead", dead, where, "dead ReLUs (zero for every sample, no gradient "
                    "flows through them): {} of the units")
+        # A layer warned about once and then dying altogether is a new fact: say it too.
+        gone = [(k, k) for k, v in summary["dead"].items() if v is not None and v >= 1.0]
+        self._flag("all_dead", gone, where, "every ReLU of {} is dead: nothing flows back "
+                   "through the layer any more, so the layers before it have stopped learning")
 
-    def _flag(self, kind, items, where, template):
+    def _flag(self, kind, items, where, template, remedy=None):
         """One message for the layers in ``items`` [(key, description)] not yet flagged."""
         new = [(key, text) for key, text in items if (kind, key) not in self._warned]
         if not new:
             return
         self._warned.update((kind, key) for key, _ in new)
         message = (f"{where}: {template.format(', '.join(text for _, text in new))}. "
-                   f"Remedies: {REMEDIES[kind]}.")
+                   f"Remedies: {REMEDIES[remedy or kind]}.")
         self.messages.append(message)
         if self.warn:
             warnings.warn(message, GradientHealthWarning, stacklevel=4)

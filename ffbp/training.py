@@ -253,7 +253,11 @@ class _Trainer:
                 callbacks.load_states(ckpt.callback_states(meta))
             for epoch in range(start, epochs):
                 callbacks.on_epoch_begin(epoch)
-                logs = self._epoch(epoch, first_batch, partial)
+                # A diverging run overflows inside NumPy before the step's check sees it:
+                # that check names the epoch, batch and remedies, so NumPy's own
+                # "overflow encountered" warnings would only be noise.
+                with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                    logs = self._epoch(epoch, first_batch, partial)
                 first_batch, partial = 0, None
                 if logs is None:                          # diverged with on_nan="stop"
                     break

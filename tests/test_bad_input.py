@@ -31,7 +31,7 @@ CASES = {
     "X and y of different lengths": (
         lambda: reg().fit(X, Y_REG[:3], verbose=False), ShapeError, "4 samples but y has 3"),
     "NaN in X": (lambda: reg().fit(np.where(X > 0.5, np.nan, X), Y_REG, verbose=False),
-                 DataError, "X contains NaN or inf .*row 2"),
+                 DataError, "X contains NaN or inf .*row 3\\b"),  # index 2: row 3
     "inf in y": (lambda: reg().fit(X, np.full((4, 2), np.inf), verbose=False),
                  DataError, "y contains NaN or inf"),
     "label outside the classes": (

@@ -219,8 +219,8 @@ def _write(path, array, *, fortran=False):
     ("rows", r"shape \(99,\).*100 rows"),
     ("text", "must hold numbers"),
     ("features", "has 6 features but the network's first layer expects 5"),
-    ("nan", r"X.npy rows 50:100 contains NaN or inf \(first at row 60\)"),
-    ("labels", r"X.npy rows \d+:\d+ y has label \d outside the classes"),
+    ("nan", r"X.npy rows 51 to 100 contains NaN or inf \(first at row 61\)"),
+    ("labels", r"X.npy rows \d+ to \d+ y has label \d outside the classes"),
 ])
 def test_bad_npy_files_are_named(case, match, tmp_path):
     X, y = problem()

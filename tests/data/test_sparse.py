@@ -209,7 +209,7 @@ def test_non_finite_sparse_data_is_refused(fmt, bad):
     X = FORMATS[fmt](X)
     net, loss = _classifier(X.shape[1])
     y = rng.integers(0, 3, size=X.shape[0])
-    with pytest.raises(ffbp.DataError, match=r"^X contains NaN or inf \(first at row 17\)"):
+    with pytest.raises(ffbp.DataError, match=r"^X contains NaN or inf \(first at row 18\)"):
         net.forward(X)
     with pytest.raises(ffbp.DataError, match="^X contains NaN"):
         net.fit(X, y, loss=loss, epochs=1, verbose=False)

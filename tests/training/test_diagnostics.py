@@ -143,3 +143,59 @@ def test_does_not_disturb_training_and_measures_about_ten_times_per_epoch():
     assert per_epoch == [6, 11, 11]       # epoch 1 at batches 0, 1, 2, 4, 8, 16; then every 3
     assert health.measured_at[-1] == pytest.approx(2 + 30 / 32)
     assert set(health.as_dict()) >= {"update_norms", "gradient_norms", "summaries"}
+
+
+# -- the gaps an audit found -----------------------------------------------------------------
+
+def test_vanishing_in_a_relu_network_does_not_prescribe_relu():
+    # Tiny initial weights in a deep ReLU stack shrink δ layer by layer although no unit
+    # saturates: the remedy is initialisation or BatchNorm, not "use ReLU".
+    health = GradientHealth(probe=(X[:64], Y[:64]))
+    train(deep(ffbp.ReLU, ffbp.init.small_normal(0.01)), health, ffbp.optim.sgd(0.1))
+    text = " ".join(m for m in health.messages if "vanishing" in m)
+    assert "vanishing" in text and "use ReLU" not in text and "BatchNorm" in text
+
+
+def test_vanishing_message_says_which_figure_is_a_ratio():
+    health = GradientHealth(probe=(X[:64], Y[:64]))
+    train(deep(ffbp.Sigmoid, ffbp.init.small_normal(0.01)), health, ffbp.optim.sgd(0.1))
+    text = health.messages[0]
+    norms = health.summaries[0]["gradient_norm"]
+    assert f"‖·‖ = {norms['layer0.W']:.2g}" in text and "of the largest" in text
+
+
+def test_a_layer_that_dies_completely_after_the_first_warning_is_reported_again():
+    net = ffbp.Network([ffbp.Dense(4, 8), ffbp.ReLU(), ffbp.Dense(8, 1)], seed=0)
+    health = GradientHealth(every=1, warn=False, dead=0.5)
+    health.on_train_begin(net, ffbp.History())
+    relu = net.layers[1]
+    for epoch, alive in enumerate((2, 0)):           # 6 of 8 dead, then all 8
+        h = np.zeros((5, 8))
+        h[:, :alive] = 1.0
+        relu._y = h
+        health.on_batch_end(0, {"loss": 1.0, "size": 5})
+        health.on_epoch_end(epoch, {"loss": 1.0})
+    assert any("dead ReLUs" in m and "layer1 (75%)" in m for m in health.messages)
+    assert any("every ReLU of layer1 is dead" in m for m in health.messages)
+
+
+def test_a_diverging_fit_says_so_without_numpys_overflow_warnings():
+    # Targets of 1e37 fit float32, but their squares do not: the loss overflows inside
+    # NumPy before the step's own check names the epoch and the remedies.
+    net = ffbp.Network([ffbp.Dense(4, 32), ffbp.Tanh(), ffbp.Dense(32, 1)], seed=0)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(ffbp.DivergenceError, match="training diverged at epoch 1"):
+            net.fit(X, Y * 1e37, loss="mse", optimizer=ffbp.optim.sgd(1e3), epochs=30,
+                    batch_size=32, seed=0, verbose=False)
+    assert not [w for w in caught if "encountered" in str(w.message)]
+
+
+@pytest.mark.parametrize("what", ["y", "X"])
+def test_values_beyond_the_networks_float_range_are_named_not_cast_to_inf(what):
+    net = ffbp.Network([ffbp.Dense(4, 3), ffbp.Tanh(), ffbp.Dense(3, 1)], seed=0)
+    X_big, y_big = (X, Y * 1e150) if what == "y" else (X * 1e150, Y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")                    # no "overflow encountered in cast"
+        with pytest.raises(ffbp.DataError, match=f"{what} has values too large for float32"):
+            net.fit(X_big, y_big, loss="mse", epochs=1, verbose=False)
