@@ -1,17 +1,25 @@
 """The element-wise operations of a training step, each in two forms side by side: its NumPy
-definition, which is the reference, and a compiled one-pass twin (numba, when installed:
-``pip install "ffbp[fast]"``). Callers (the ReLU layer, the optimisers, the loop's update
-check) call the op and never choose: a layer reads like the derivation.
+definition, which is the reference, and a compiled one-pass twin (numba, a dependency of
+``pip install ffbp``). Callers (the ReLU layer, the optimisers, the loop's update check) call
+the op and never choose: a layer reads like the derivation.
 
 NumPy runs element-wise formulas one operation at a time, each a full pass over memory:
 Adam's update is eleven passes over the parameter vector, which at batch size 32 costs as
 much as the matrix products. A compiled loop does it in one pass. The tests run both forms
 and compare them bit for bit.
 
-numba is imported, and the kernels compiled, on first use rather than at ``import ffbp``
-(it costs about a second and 130 MB, which the command line's ``--help`` should not pay).
-Set the environment variable ``FFBP_NUMBA=0`` (or ``ffbp.ops.ENABLED = False``) to use
-NumPy only.
+The twins are not free: importing numba and loading the kernels from numba's on-disk cache
+costs a process about 0.6 s and 110 MB (compiling them, once per machine and numba version,
+about 1.5 s). A small network on a small table trains in less time than that, so by default
+(``ENABLED == "auto"``) the ops run NumPy until the work shows the kernels will pay: numba
+loads when one op sees an array of ``BIG`` elements or more (a network that size trains for
+seconds at least), or when the ops' NumPy work adds up to ``BUDGET`` element passes (about
+half a second of it, the price of loading). From then on every op uses its twin. Both forms
+give the same bits, so when the switch happens does not change a result.
+
+The environment variable ``FFBP_NUMBA`` (read at import; or set ``ffbp.ops.ENABLED``) picks:
+``0`` (False) NumPy only, ``1`` (True) the twins from the first call, unset (``"auto"``)
+the rule above.
 """
 
 from __future__ import annotations
@@ -20,8 +28,13 @@ import os
 
 import numpy as np
 
-ENABLED = os.environ.get("FFBP_NUMBA", "1") != "0"
-_compiled: dict | None = None       # name -> kernel once compiled; {} without numba
+ENABLED: bool | str = {"0": False, "1": True}.get(os.environ.get("FFBP_NUMBA", "").strip(),
+                                                  "auto")
+BIG = 1 << 16               # elements: an op on an array this large loads the kernels
+BUDGET = 2_000_000_000      # element passes of NumPy work that load them (about 0.5 s)
+PER_CALL = 2048             # a NumPy call's fixed cost (about 0.5 µs), in element passes
+_compiled: dict | None = None       # name -> kernel once loaded; {} without numba
+_work = 0                           # element passes done by NumPy while not loaded
 
 
 def _compile() -> dict:
@@ -35,7 +48,14 @@ def _compile() -> dict:
     # not vectorise (measured 4x slower); error_model="numpy" drops the zero-division checks
     # that also block vectorisation. No fastmath: results must match the NumPy formula to
     # rounding. Moments below the smallest normal float are stored as 0 (flush_denormals).
-    jit = numba.njit(cache=True, nogil=True, error_model="numpy")
+    def jit(f):
+        # The compiled code is cached on disk: in the package's __pycache__ when writable,
+        # else in the user's cache directory (~/.cache/numba; NUMBA_CACHE_DIR overrides
+        # both). With neither writable numba refuses cache=True: compile in each process.
+        try:
+            return numba.njit(cache=True, nogil=True, error_model="numpy")(f)
+        except RuntimeError:
+            return numba.njit(nogil=True, error_model="numpy")(f)
 
     @jit
     def adam(g, m, v, b1, nb1, b2, nb2, a, e, tiny, zero):
@@ -87,26 +107,43 @@ def _compile() -> dict:
             "relu_mask": relu_mask}
 
 
-def kernel(name: str):
-    """The compiled kernel ``name``, or None (numba missing or switched off)."""
-    global _compiled
-    if not ENABLED:
+def kernel(name: str, size: int = 0, passes: int = 1):
+    """The compiled kernel ``name``, or None: numba missing or switched off, or (``"auto"``)
+    not loaded yet and this call, ``passes`` NumPy passes over ``size`` elements, does not
+    tip the work over ``BIG`` or ``BUDGET``."""
+    global _compiled, _work
+    if ENABLED is False:
         return None
     if _compiled is None:
+        if ENABLED is not True and size < BIG:
+            _work += passes * (size + PER_CALL)
+            if _work < BUDGET:
+                return None
         _compiled = _compile()
     return _compiled.get(name)
 
 
 def available() -> bool:
-    """Whether the compiled kernels can be used (numba installed, not switched off)."""
-    return kernel("adam") is not None
+    """Whether the compiled kernels can be used (numba installed, not switched off); loads
+    them."""
+    global _compiled
+    if ENABLED is False:
+        return False
+    if _compiled is None:
+        _compiled = _compile()
+    return bool(_compiled)
+
+
+def loaded() -> bool:
+    """Whether this process has loaded the kernels (numba imported), without loading them."""
+    return bool(_compiled)
 
 
 def adam_direction_(g, m, v, b1, b2, eps, c1, c2, scratch, mask) -> None:
     """Adam's direction in place: m ← β₁m + (1−β₁)g, v ← β₂v + (1−β₂)g²,
     g ← m̂/(√v̂ + ε) = m / (c₁(√v/c₂ + ε)) with c₁ = 1 − β₁ᵗ, c₂ = √(1 − β₂ᵗ).
     ``scratch`` (like g) and ``mask`` (bool) are preallocated: nothing is allocated."""
-    k = kernel("adam")
+    k = kernel("adam", g.size, 11)
     if k is not None:                               # one pass, compiled
         t = g.dtype.type
         k(g, m, v, t(b1), t(1.0 - b1), t(b2), t(1.0 - b2), t(c1 / c2), t(c1 * eps),
@@ -131,7 +168,7 @@ def adam_direction_(g, m, v, b1, b2, eps, c1, c2, scratch, mask) -> None:
 
 def rms_direction_(g, s, rho, eps, scratch, mask) -> None:
     """RMSProp's direction in place: s ← ρs + (1−ρ)g², g ← g / (√s + ε)."""
-    k = kernel("rms")
+    k = kernel("rms", g.size, 7)
     if k is not None:                               # one pass, compiled
         t = g.dtype.type
         k(g, s, t(rho), t(1.0 - rho), t(eps), np.finfo(g.dtype).tiny, t(0))
@@ -148,7 +185,7 @@ def rms_direction_(g, s, rho, eps, scratch, mask) -> None:
 
 def relu_(x: np.ndarray) -> np.ndarray:
     """x ← max(x, 0) in place; returns x (-0.0 and NaN stay as NumPy leaves them)."""
-    k = kernel("relu")
+    k = kernel("relu", x.size)
     if k is not None and x.flags.c_contiguous:      # one pass, compiled
         k(x.reshape(-1), x.dtype.type(0))
         return x
@@ -157,7 +194,7 @@ def relu_(x: np.ndarray) -> np.ndarray:
 
 def relu_mask_(d: np.ndarray, y: np.ndarray) -> np.ndarray:
     """d ← d where y > 0, else d·0, in place (ReLU's backward from its output y); returns d."""
-    k = kernel("relu_mask")
+    k = kernel("relu_mask", d.size)
     if k is not None and d.flags.c_contiguous and y.flags.c_contiguous \
             and d.shape == y.shape:                 # one pass, compiled
         k(d.reshape(-1), y.reshape(-1), d.dtype.type(0))
@@ -168,9 +205,9 @@ def relu_mask_(d: np.ndarray, y: np.ndarray) -> np.ndarray:
 def sane(a: np.ndarray) -> bool:
     """True when every entry of ``a`` is finite and below √(largest float) in magnitude
     (1.8e19 in float32): a step that size has diverged, and its square would already
-    overflow. One pass, compiled when numba is there."""
+    overflow. One pass, compiled when the kernels are loaded."""
     limit = a.dtype.type(np.sqrt(np.finfo(a.dtype).max))
-    k = kernel("out_of_range")
+    k = kernel("out_of_range", a.size, 2)
     if k is not None:
         return k(a, limit) == 0
     with np.errstate(invalid="ignore"):
