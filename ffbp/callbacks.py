@@ -6,6 +6,9 @@ costs nothing in the batch loop):
 
 * ``on_train_begin(net, history)``
 * ``on_epoch_begin(epoch)``
+* ``on_gradients(batch, net)``: after back-propagation, before the optimiser:
+  ``net.flat_grads`` holds the batch's ∂E/∂θ as computed (before clipping or any other
+  transformation; read it, do not change it);
 * ``on_batch_end(batch, logs)``: ``logs = {"loss": batch loss, "size": samples}``;
 * ``on_epoch_end(epoch, logs)``: ``logs`` holds the epoch's figures ("loss", "val_loss",
   "accuracy", ...); return True to stop training after this epoch;
@@ -22,8 +25,8 @@ import math
 
 from ._validation import check_positive
 
-HOOKS = ("on_train_begin", "on_epoch_begin", "on_batch_end", "on_epoch_end", "on_train_end",
-         "close")
+HOOKS = ("on_train_begin", "on_epoch_begin", "on_gradients", "on_batch_end", "on_epoch_end",
+         "on_train_end", "close")
 
 
 class Callback:
@@ -34,6 +37,9 @@ class Callback:
 
     def on_epoch_begin(self, epoch: int) -> None:
         """Epoch ``epoch`` (from 0) starts."""
+
+    def on_gradients(self, batch: int, net) -> None:
+        """The batch's gradients are in ``net.flat_grads``, not yet transformed or applied."""
 
     def on_batch_end(self, batch: int, logs: dict) -> None:
         """A step was applied; ``logs`` = {"loss": batch loss, "size": samples}."""
@@ -80,6 +86,11 @@ class CallbackList:
     def batch_hooks(self) -> list:
         """The ``on_batch_end`` hooks (the loop calls these directly, per batch)."""
         return self._hooks["on_batch_end"]
+
+    @property
+    def gradient_hooks(self) -> list:
+        """The ``on_gradients`` hooks (called per batch before the optimiser)."""
+        return self._hooks["on_gradients"]
 
     def on_epoch_end(self, epoch: int, logs: dict) -> bool:
         """True when any callback asks to stop (every callback still sees the epoch)."""

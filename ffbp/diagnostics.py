@@ -54,6 +54,7 @@ REMEDIES = {
 }
 REMEDIES["nonfinite"] = REMEDIES["exploding"]
 REMEDIES["all_dead"] = REMEDIES["dead"]
+REMEDIES["large_gradient"] = REMEDIES["exploding"]
 
 
 class GradientHealthWarning(UserWarning):
@@ -83,19 +84,23 @@ class GradientHealth(Callback):
         probe: optional small batch (X, T) for true gradient norms at each epoch's end.
         every: measure every this many batches; None: about 10 times per epoch (in the
             first epoch, whose length is not known yet, at batches 0, 1, 2, 4, 8, …).
-        vanishing, max_update_ratio, max_growth, saturation, dead: the thresholds.
+        vanishing, max_update_ratio, max_growth, saturation, dead, max_gradient_ratio: the
+            thresholds (the last: a batch's raw ‖∂E/∂W‖ above this many times ‖W‖).
         warn: also emit Python warnings (the messages are recorded either way).
 
     Recorded (lists for plotting): ``steps`` (epoch, batch) of each measurement with
-    ``update_norms[name]``, ``update_ratios[name]``, ``saturation[layer]``, ``dead[layer]``;
+    ``update_norms[name]``, ``update_ratios[name]``, ``raw_gradient_norms[name]`` (before
+    the optimiser, so before clipping), ``saturation[layer]``, ``dead[layer]``;
     ``gradient_norms[name]`` per epoch (with a probe); ``summaries``: one dict per epoch.
     """
 
     def __init__(self, probe=None, every: int | None = None, *, vanishing: float = 1e-3,
                  max_update_ratio: float = 1.0, max_growth: float = 1e3,
-                 saturation: float = 0.5, dead: float = 0.5, warn: bool = True):
+                 saturation: float = 0.5, dead: float = 0.5, max_gradient_ratio: float = 1e3,
+                 warn: bool = True):
         self.probe, self.every, self.warn = probe, every, warn
         self.vanishing, self.max_update_ratio = vanishing, max_update_ratio
+        self.max_gradient_ratio = max_gradient_ratio
         self.max_growth, self.saturation_limit, self.dead_limit = max_growth, saturation, dead
 
     # -- fit's hooks -------------------------------------------------------------------
@@ -112,6 +117,7 @@ class GradientHealth(Callback):
         self.update_norms = {name: [] for name, _ in self.weights}
         self.update_ratios = {name: [] for name, _ in self.weights}
         self.gradient_norms = {name: [] for name, _ in self.weights}
+        self.raw_gradient_norms = {name: [] for name, _ in self.weights}
         self.saturation = {n: [] for n, lay in self.units if not isinstance(lay, ReLU)}
         self.dead = {n: [] for n, lay in self.units if isinstance(lay, ReLU)}
         self.batches_per_epoch, self._warned, self._reported = None, set(), 0
@@ -119,15 +125,34 @@ class GradientHealth(Callback):
         # A resumed run starts at a later epoch: count from there.
         self._epoch = self._first_epoch = len(history.metrics.get("loss", []))
 
+    def on_gradients(self, batch, net):
+        """The raw gradients, before the optimiser: clipping would hide a gradient of 1e7
+        from the updates, so its size is checked here (‖∂E/∂W‖ against ‖W‖)."""
+        if not self._due(batch):
+            return
+        big = []
+        with np.errstate(all="ignore"):
+            for name, p in self.weights:
+                g, w = float(np.linalg.norm(p.grad)), float(np.linalg.norm(p.value))
+                self.raw_gradient_norms[name].append(g)
+                if math.isfinite(g) and g > self.max_gradient_ratio * max(w, 1e-12):
+                    big.append((name, f"{name} (‖∂E/∂W‖ = {g:.3g}, {g / max(w, 1e-12):.3g} × "
+                                      f"‖W‖)"))
+        self._flag("large_gradient", big, f"epoch {self._epoch + 1}, batch {batch + 1}",
+                   "exploding gradients: {} (before any clipping, which may hide them from "
+                   "the updates)")
+
     def on_batch_end(self, batch, logs):
         self._last_batch = batch
-        if self._epoch == self._first_epoch and self.every is None:
-            due = batch & (batch - 1) == 0                      # 0, 1, 2, 4, 8, ...
-        else:
-            due = batch % self._every() == 0
-        if due:
+        if self._due(batch):
             with np.errstate(all="ignore"):     # overflowing weights are what we report
                 self._measure(batch)
+
+    def _due(self, batch) -> bool:
+        """Whether batch ``batch`` of this epoch is measured."""
+        if self._epoch == self._first_epoch and self.every is None:
+            return batch & (batch - 1) == 0                     # 0, 1, 2, 4, 8, ...
+        return batch % self._every() == 0
 
     def on_epoch_end(self, epoch, logs):
         if self.batches_per_epoch is None:

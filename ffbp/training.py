@@ -284,7 +284,7 @@ class _Trainer:
         n = self.feed.n_samples
         epoch_rng = self.rng.bit_generator.state
         total, correct = (partial["total"], partial["correct"]) if partial else (0.0, 0)
-        batch_hooks = self.callbacks.batch_hooks
+        batch_hooks, gradient_hooks = self.callbacks.batch_hooks, self.callbacks.gradient_hooks
         comm = self.comm
         for b, size, share, coef, Xb, Tb, labels in self.feed.steps(self.rng, epoch,
                                                                      first_batch):
@@ -296,6 +296,8 @@ class _Trainer:
             if comm.size > 1:       # Σ of the shards' parts of the global mean: its gradient
                 comm.sum_(net.flat_grads)
                 value = comm.sum_numbers(value)[0]
+            for hook in gradient_hooks:
+                hook(b, net)
             opt.update(net.flat_grads, state, net.flat_values)
             # One pass catches a NaN/inf (or an absurd 1e19) anywhere in the step before it
             # is applied, so the weights always stay those of the last finite step.

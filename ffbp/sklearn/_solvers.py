@@ -68,8 +68,7 @@ class Solvers:
                 for epoch in range(self.max_iter):
                     callbacks.on_epoch_begin(epoch)
                     order = rng.permutation(n) if self.shuffle else np.arange(n)
-                    total = self._epoch(net, loss, X, T, w, order, batch,
-                                        callbacks.batch_hooks)
+                    total = self._epoch(net, loss, X, T, w, order, batch, callbacks)
                     if not (math.isfinite(total) and np.isfinite(net.flat_values).all()):
                         self._diverged_at = self.n_iter_ + 1
                     stop = self._end_epoch(total / n, n,
@@ -100,7 +99,7 @@ class Solvers:
         self.learning_rate_ = self._rate.value
 
 
-    def _epoch(self, net, loss, X, T, w, order, batch, batch_hooks) -> float:
+    def _epoch(self, net, loss, X, T, w, order, batch, callbacks) -> float:
         """One pass over (X, T) in ``order``, a step per batch; the sum over batches of
         (batch objective × batch rows), scikit-learn's accumulated loss."""
         total = 0.0
@@ -111,10 +110,12 @@ class Solvers:
                 continue                              # no weight: nothing to learn
             value = net.compute_gradients(X[idx], T[idx], loss, wb)
             value = add_penalty(net, self.alpha, len(idx) if wb is None else wb.sum(), value)
+            for hook in callbacks.gradient_hooks:
+                hook(b, net)
             net.optimizer.update(net.flat_grads, net.optimizer_state, net.flat_values)
             apply_updates(net.flat_values, net.flat_grads)
             total += value * len(idx)
-            for hook in batch_hooks:
+            for hook in callbacks.batch_hooks:
                 hook(b, {"loss": value, "size": len(idx)})
         return total
 

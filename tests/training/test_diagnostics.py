@@ -199,3 +199,20 @@ def test_values_beyond_the_networks_float_range_are_named_not_cast_to_inf(what):
         warnings.simplefilter("error")                    # no "overflow encountered in cast"
         with pytest.raises(ffbp.DataError, match=f"{what} has values too large for float32"):
             net.fit(X_big, y_big, loss="mse", epochs=1, verbose=False)
+
+
+def test_exploding_gradients_are_reported_even_when_clipping_hides_them():
+    # Clipping to a norm of 1 keeps every update small, so the update ratios look healthy;
+    # the raw gradients, 1e5+ times the weights, are what is wrong.
+    net = ffbp.Network([ffbp.Dense(4, 16), ffbp.ReLU(), ffbp.Dense(16, 1)], seed=0)
+    health = GradientHealth(every=1)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        net.fit(X, Y * 1e6, loss="mse", optimizer=ffbp.optim.sgd(1e-3, clip_norm=1.0),
+                epochs=1, batch_size=32, seed=0, verbose=False, callbacks=[health])
+    text = " ".join(health.messages)
+    assert "exploding gradients" in text and "before any clipping" in text
+    assert all(r < 1.0 for ratios in health.update_ratios.values() for r in ratios)
+    first = health.raw_gradient_norms["layer2.W"][0]
+    assert first > 1e3 * np.linalg.norm(health.net.layers[2].W.value)
+    assert any(issubclass(w.category, GradientHealthWarning) for w in caught)
