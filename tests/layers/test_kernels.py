@@ -12,7 +12,7 @@ from ffbp import ops
 
 skip_unless(ops.available(),
             "the numba kernels are unavailable (numba is not installed, or FFBP_NUMBA=0), so "
-            "there is nothing to compare with NumPy; the dev extras install numba, so "
+            "there is nothing to compare with NumPy; numba is a dependency of ffbp, so "
             "`make test` and CI run these tests")
 SPECIAL = [np.nan, np.inf, -np.inf, -0.0, 0.0, 1e-45, -1e-45, 3.0, -3.0]
 

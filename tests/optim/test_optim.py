@@ -22,8 +22,8 @@ def kernels(request, monkeypatch):
 
     if request.param == "numba" and not ffbp.ops.available():
         skip_unless(False, "the numba kernels are unavailable (numba is not installed, or "
-                           "FFBP_NUMBA=0): only the NumPy path is tested; the dev extras "
-                           "install numba, so `make test` and CI test both paths")
+                           "FFBP_NUMBA=0): only the NumPy path is tested; numba is a dependency "
+                           "of ffbp, so `make test` and CI test both paths")
     monkeypatch.setattr(ffbp.ops, "ENABLED", request.param == "numba")
     return request.param
 

@@ -144,8 +144,8 @@ def test_the_sanity_check_of_updates(compiled, monkeypatch):
 
     if compiled and not kernels.available():
         skip_unless(False, "the numba kernels are unavailable (numba is not installed, or "
-                           "FFBP_NUMBA=0): only the NumPy check is tested; the dev extras "
-                           "install numba, so `make test` and CI test both")
+                           "FFBP_NUMBA=0): only the NumPy check is tested; numba is a "
+                           "dependency of ffbp, so `make test` and CI test both")
     monkeypatch.setattr(kernels, "ENABLED", compiled)
     for dtype in (np.float32, np.float64):
         limit = np.sqrt(np.finfo(dtype).max)
