@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint venv bench fuzz clean
+.PHONY: demo test lint venv bench fuzz docs clean
 
 # (Re)create the virtual environment when pyproject.toml or this file changes. Besides the
 # dev extras it installs PyTorch's CPU build, torch==2.13.0, the oracle of the autograd
@@ -55,6 +55,12 @@ FUZZ_EXAMPLES ?= 2000
 fuzz: $(STAMP)
 	FFBP_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest -q -p no:randomly \
 		tests/files/test_fuzz_model_files.py
+
+# The documentation site (mkdocs.yml: the tutorials, the architecture, the CLI reference from
+# `ffbp --help`, the API reference from the docstrings) into site/, with every warning an
+# error; open site/index.html. (NO_MKDOCS_2_WARNING quiets mkdocs-material's banner.)
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache
