@@ -25,6 +25,8 @@ examples:
   ffbp summary model.ffbp
   ffbp gradcheck model.ffbp test.csv --samples 8
   ffbp explain model.ffbp test.csv --row 1 --layer 1 --i 3 --j 2 --lr 0.1
+  ffbp explain net.ffbp xor.csv --target 3 --row 2     (a network saved with ffbp.save)
+  ffbp trace model.ffbp test.csv --rows 1-5 --json
   ffbp export model.ffbp -o model.onnx
 
 Run 'ffbp COMMAND --help' for a command's options.
@@ -120,9 +122,40 @@ def _names(text):
     return [s.strip() for s in text.split(",") if s.strip()]
 
 
-EXPLAIN_EPILOG = """examples:
+INSPECT_DATA = """\
+MODEL is any model file. A model of 'ffbp train' reads DATA's columns by name (the target
+column among them), applies its stored preprocessing and shows the raw row beside the
+standardised inputs. A network saved from Python (ffbp.save) takes DATA as numbers: a
+CSV/TSV/Parquet table or a .npy array whose columns are exactly the network's inputs, in
+order (a CSV's first line is a header when it holds anything but numbers), plus the target
+given one of two ways:
+  --target COL    column(s) of DATA: a header name or a column number from 1; comma
+                  separated for several outputs ('y1,y2'); these columns are not inputs
+  --t VALUES      the target itself: one class index (--t 2) or one value per output
+                  (--t 0.5,-1); for trace, the same target for every row
+A target value of one column is a class index for a network with several outputs, else the
+output's value. Rows count from 1: the first row after a header (or the file's first line).
+"""
+
+EXPLAIN_EPILOG = INSPECT_DATA + """
+examples:
   ffbp explain model.ffbp test.csv --row 4 --layer 1 --i 5 --j 2 --lr 0.1
   ffbp explain model.ffbp test.csv --layer -1 --j 0 --bias --format markdown
+  ffbp explain net.ffbp xor.csv --target y --row 2 --layer 2 --i 1 --j 0
+  ffbp explain net.ffbp X.npy --t 1 --row 3
+"""
+
+TRACE_EPILOG = INSPECT_DATA + """
+Prints net.trace's table for the rows: each layer's output shape, mean and std, the norms of
+∂E/∂output, ∂E/∂input and the gradients, and the batch loss E. Without a target (a table
+without the target column, a network without --target or --t) it is the forward pass only.
+--json prints the whole trace (every layer's input, output, deltas, gradients) as JSON, as
+ffbp.trace(...).to_dict() gives it.
+
+examples:
+  ffbp trace model.ffbp test.csv --rows 1-5
+  ffbp trace net.ffbp xor.csv --target y --json > trace.json
+  ffbp trace net.ffbp X.npy --rows 1,3,10-12 --t 0
 """
 
 
@@ -195,10 +228,20 @@ def build_parser() -> Parser:
     p.add_argument("--max-per-parameter", type=_positive_int, default=500, metavar="N",
                    help="check at most N random entries of each parameter (default 500)")
 
+    def inspect_arguments(p):
+        p.add_argument("model", metavar="MODEL", help="a model file: of 'ffbp train', or "
+                       "any network saved with ffbp.save")
+        p.add_argument("data", metavar="DATA", help="a table with the model's columns (ffbp "
+                       "train), or numbers: CSV/TSV/Parquet or .npy (a saved network)")
+        p.add_argument("--target", metavar="COL", help="saved network: the target column(s) "
+                       "of DATA, by name or number from 1 (comma separated)")
+        p.add_argument("--t", metavar="VALUES", help="saved network: the target, a class "
+                       "index or one value per output (comma separated)")
+        p.add_argument("--loss", metavar="NAME", help="the loss (default: the model's)")
+
     p = command("explain", commands.run_explain, "show how back-propagation builds the "
                 "gradient of one weight for one row, factor by factor", EXPLAIN_EPILOG)
-    p.add_argument("model", metavar="MODEL")
-    p.add_argument("data", metavar="DATA", help="table with the features and the target")
+    inspect_arguments(p)
     p.add_argument("--row", type=int, default=1, metavar="N", help="row of DATA from 1, the "
                    "first row after the header, as in ffbp's messages (default 1)")
     p.add_argument("--layer", default="1", metavar="K", help="the K-th Dense layer from 1 "
@@ -209,6 +252,13 @@ def build_parser() -> Parser:
     p.add_argument("--lr", type=_positive_float, default=None, metavar="RATE",
                    help="also show the update −RATE·∂E/∂W")
     p.add_argument("--format", choices=("text", "markdown", "latex", "json"), default="text")
+
+    p = command("trace", commands.run_trace, "show every layer's forward and backward "
+                "quantities for some rows (ffbp.trace)", TRACE_EPILOG)
+    inspect_arguments(p)
+    p.add_argument("--rows", metavar="ROWS", help="rows of DATA from 1: 3, 1-5 or 1-5,9 "
+                   "(default: every row)")
+    p.add_argument("--json", action="store_true", help="print the whole trace as JSON")
 
     p = command("export", commands.run_export, "export the network to ONNX",
                 "example:\n  ffbp export model.ffbp -o model.onnx\n")
@@ -261,7 +311,7 @@ def main(argv=None) -> int:
         return exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 2
     if args.command is None:
         print("ffbp: error: a command is required: train, predict, evaluate, summary, "
-              "gradcheck, explain or export (see 'ffbp --help')", file=sys.stderr)
+              "gradcheck, explain, trace or export (see 'ffbp --help')", file=sys.stderr)
         return 2
     try:
         if args.command == "explain":
