@@ -11,7 +11,17 @@ the k-th Dense layer (or its bias b^k_j) and shows where ∂E/∂W^k_ij comes fr
 * tutorial 004's "Equation A": the same number as a sum over every path from W^k_ij to the
   output, each path a product x_i Φ'_j W_jm Φ'_m … δ^L (listed when there are few paths);
 * the central finite difference (E(W + h) − E(W − h)) / 2h beside it, and the update
-  ΔW = −α ∂E/∂W for a learning rate α.
+  ΔW = −α ∂E/∂W for a learning rate α;
+* with ``weight_decay=λ`` tutorial 002's term: ∂J/∂W = δ x + λW for J = E + ½λ‖W‖² (weights
+  only, biases are not decayed, as in ffbp's optimisers), and the update ΔW = −α ∂J/∂W.
+
+``notation="ffbp"`` (the default) prints ffbp's names, indices from 0 (W¹[0, 1]).
+``notation="tutorial"`` prints the same numbers in the tutorials' own notation: indices from 1
+(W¹₁₂ is ffbp's W¹[0, 1], said once in the output); tutorial 004's (d − y) form of the update
+for squared error, ΔW¹ᵢⱼ = α(d − y)W²ⱼΦ′ⱼxᵢ; tutorial 001's factors ∂L/∂Y and ∂Y/∂y of a
+fused softmax (sigmoid) + cross-entropy output before their product y − t; and tutorial 000's
+"monster expression": the sum over paths written whole with its derivative symbols, then with
+numbers. The notation changes the rendering only; every number is the same.
 
 Layers are counted two ways. An integer ``layer=k`` is the k-th Dense layer counting from 1,
 the tutorials' superscript (W¹ is the first weight matrix); −1 is the last. A string
@@ -111,6 +121,16 @@ class Explanation:
     notes: list = field(default_factory=list)
     y: np.ndarray | None = None
     t: np.ndarray | None = None
+    notation: str = "ffbp"
+    weight_decay: float = 0.0
+    decay_term: float = 0.0
+    objective_gradient: float | None = None
+    fused_with: str | None = None
+
+    @property
+    def tutorial_symbol(self) -> str:
+        """The weight in the tutorials' notation, indices from 1: W¹₁₂ for W¹[0, 1]."""
+        return _render.tutorial_symbol(self)
 
     @property
     def delta_j(self) -> float:
@@ -130,8 +150,12 @@ class Explanation:
         return _render.to_text(self)
 
 
+NOTATIONS = ("ffbp", "tutorial")
+
+
 def explain(net, loss, x, t, layer=1, i: int = 0, j: int = 0, lr: float | None = None,
-            bias: bool = False, max_paths: int = 200) -> Explanation:
+            bias: bool = False, max_paths: int = 200, notation: str = "ffbp",
+            weight_decay: float = 0.0) -> Explanation:
     """Explain ∂E/∂W^k_ij (``bias=True``: ∂E/∂b^k_j) of one sample (x, t).
 
     Args:
@@ -142,7 +166,17 @@ def explain(net, loss, x, t, layer=1, i: int = 0, j: int = 0, lr: float | None =
         i, j: W[i, j] connects input unit i to unit j of layer k (from 0).
         lr: the learning rate α of the update ΔW = −α ∂E/∂W (None: no update shown).
         max_paths: list the paths of Equation A when there are at most this many.
+        notation: "ffbp" (ffbp's names, indices from 0) or "tutorial" (the tutorials' forms,
+            indices from 1); the rendering changes, the numbers do not.
+        weight_decay: λ of J = E + ½λ‖W‖² (tutorial 002): adds the term λW to ∂J/∂W and to
+            the update (0 for a bias, which is not decayed). ``gradient``, ``backprop`` and
+            ``numeric`` stay ∂E/∂W; ``objective_gradient`` is ∂J/∂W.
     """
+    if notation not in NOTATIONS:
+        raise ConfigError(f"notation={notation!r}: use one of {', '.join(map(repr, NOTATIONS))}")
+    if isinstance(weight_decay, bool) or not isinstance(weight_decay, (int, float, np.number)) \
+            or not math.isfinite(weight_decay) or weight_decay < 0:
+        raise ConfigError(f"weight_decay must be a number >= 0, got {weight_decay!r}")
     net64 = net.astype(np.float64)
     loss = backprop.check_loss(net64, loss)
     X = as_matrix(x, "x", np.float64, net64.n_features)
@@ -194,9 +228,14 @@ def explain(net, loss, x, t, layer=1, i: int = 0, j: int = 0, lr: float | None =
         value=float(param.value[where]), x_i=x_i, stages=stages, fused=fused,
         output_rule=_render.output_rule(loss, fused, out), gradient=gradient,
         backprop=backprop_value, numeric=numeric,
-        path_count=math.prod(len(st.delta) for st in stages[1:]), y=Y[0], t=T[0])
+        path_count=math.prod(len(st.delta) for st in stages[1:]), y=Y[0], t=T[0],
+        notation=notation, weight_decay=float(weight_decay),
+        fused_with=loss.fused_with.__name__ if fused else None)
+    # Tutorial 002: J = E + ½λ‖W‖², so ∂J/∂W = ∂E/∂W + λW (biases are not decayed).
+    expl.decay_term = 0.0 if bias else float(weight_decay) * expl.value
+    expl.objective_gradient = gradient + expl.decay_term if weight_decay else gradient
     if lr is not None:
-        expl.lr, expl.update = float(lr), -float(lr) * gradient
+        expl.lr, expl.update = float(lr), -float(lr) * expl.objective_gradient
     if not all(st.diagonal for st in stages[:-1]):
         expl.notes.append("a hidden block is not element-wise (e.g. a softmax): its units mix, "
                           "so the paths are not listed; the δ recursion uses its Jacobian")
