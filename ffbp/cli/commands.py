@@ -484,7 +484,8 @@ def run_explain(args) -> int:
     batch = inspection_batch(net, args, args.row, "--row", need_target=True)
     t = batch.T[0]
     result = explain(net, _loss(net, args), batch.X[0], t, layer=args.layer, i=args.i,
-                     j=args.j, lr=args.lr, bias=args.bias)
+                     j=args.j, lr=args.lr, bias=args.bias, notation=args.notation,
+                     weight_decay=args.weight_decay)
     lines, info = _explain_preamble(batch, args, t)
     if args.format == "json":
         print(json.dumps({**result.to_dict(), "data": info}))

@@ -252,6 +252,11 @@ def build_parser() -> Parser:
     p.add_argument("--lr", type=_positive_float, default=None, metavar="RATE",
                    help="also show the update −RATE·∂E/∂W")
     p.add_argument("--format", choices=("text", "markdown", "latex", "json"), default="text")
+    p.add_argument("--notation", choices=("ffbp", "tutorial"), default="ffbp",
+                   help="tutorial: the tutorials' own forms and indices from 1 (W¹₁₂, the "
+                   "(d − y) form, ∂L/∂Y and the softmax Jacobian, the whole sum over paths)")
+    p.add_argument("--weight-decay", type=float, default=0.0, metavar="LAMBDA",
+                   help="show the weight-decay term λW of ∂J/∂W = ∂E/∂W + λW (default 0)")
 
     p = command("trace", commands.run_trace, "show every layer's forward and backward "
                 "quantities for some rows (ffbp.trace)", TRACE_EPILOG)

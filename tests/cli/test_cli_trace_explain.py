@@ -143,3 +143,19 @@ def test_bad_inputs_are_one_line_errors(saved, capsys, args, code, words):
     assert got == code and out == "", err
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("ffbp: error: ") and words in lines[0], err
+
+
+def test_explain_in_the_tutorials_notation_with_weight_decay(saved, capsys):
+    root, X, y = saved["root"], saved["X"], saved["y"]
+    net = ffbp.load(root / "net.ffbp")
+    want = ffbp.explain(net, net.loss, X[0], y[0], layer=1, i=2, j=3, lr=0.5,
+                        notation="tutorial", weight_decay=0.1).to_dict()
+    got = explain_json(capsys, root / "net.ffbp", root / "data.csv", "--target", "label",
+                       "--layer", "1", "--i", "2", "--j", "3", "--lr", "0.5",
+                       "--notation", "tutorial", "--weight-decay", "0.1")
+    assert got["notation"] == "tutorial" and got["tutorial_symbol"] == want["tutorial_symbol"]
+    assert got["objective_gradient"] == pytest.approx(want["objective_gradient"], rel=1e-12)
+    assert got["decay_term"] == pytest.approx(0.1 * net.layers[0].W.value[2, 3], rel=1e-12)
+    code, out, _ = run(capsys, "explain", root / "net.ffbp", root / "data.csv", "--target",
+                       "label", "--i", "2", "--j", "3", "--notation", "tutorial")
+    assert code == 0 and "W¹₃₄" in out and "indices count from 1" in out
