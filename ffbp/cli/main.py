@@ -170,7 +170,7 @@ def _layer_arg(args):
 
 
 def build_parser() -> Parser:
-    from . import commands, options, train
+    from . import commands, inspection, options, train
 
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
@@ -239,7 +239,7 @@ def build_parser() -> Parser:
                        "index or one value per output (comma separated)")
         p.add_argument("--loss", metavar="NAME", help="the loss (default: the model's)")
 
-    p = command("explain", commands.run_explain, "show how back-propagation builds the "
+    p = command("explain", inspection.run_explain, "show how back-propagation builds the "
                 "gradient of one weight for one row, factor by factor", EXPLAIN_EPILOG)
     inspect_arguments(p)
     p.add_argument("--row", type=int, default=1, metavar="N", help="row of DATA from 1, the "
@@ -258,7 +258,7 @@ def build_parser() -> Parser:
     p.add_argument("--weight-decay", type=float, default=0.0, metavar="LAMBDA",
                    help="show the weight-decay term λW of ∂J/∂W = ∂E/∂W + λW (default 0)")
 
-    p = command("trace", commands.run_trace, "show every layer's forward and backward "
+    p = command("trace", inspection.run_trace, "show every layer's forward and backward "
                 "quantities for some rows (ffbp.trace)", TRACE_EPILOG)
     inspect_arguments(p)
     p.add_argument("--rows", metavar="ROWS", help="rows of DATA from 1: 3, 1-5 or 1-5,9 "
