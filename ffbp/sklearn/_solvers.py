@@ -32,13 +32,14 @@ class NonFiniteWeights(ValueError):
     """Training produced NaN or inf weights (a ValueError, as in scikit-learn)."""
 
 
-def add_penalty(net, alpha, sw_sum, value, with_grad=True) -> float:
-    """Add α/(2 Σw) ‖W‖² to ``value`` and α/Σw · W to ``net.flat_grads`` (weights only)."""
+def add_penalty(net, alpha, sw_sum, value, mask=None) -> float:
+    """Add α/(2 Σw) ‖W‖² to ``value`` and α/Σw · W to ``net.flat_grads`` (weights only).
+    ``mask``: ``net.decay_mask()`` as the net's floats, made once per run by the caller
+    (building it walks every parameter)."""
     if not alpha:
         return value
-    W = net.flat_values * net.decay_mask()
-    if with_grad:
-        net.flat_grads += (alpha / sw_sum) * W
+    W = net.flat_values * (net.decay_mask() if mask is None else mask)
+    net.flat_grads += (alpha / sw_sum) * W
     return value + 0.5 * alpha * float(W @ W) / sw_sum
 
 
@@ -102,14 +103,15 @@ class Solvers:
     def _epoch(self, net, loss, X, T, w, order, batch, callbacks) -> float:
         """One pass over (X, T) in ``order``, a step per batch; the sum over batches of
         (batch objective × batch rows), scikit-learn's accumulated loss."""
-        total = 0.0
+        total, mask = 0.0, net.decay_mask().astype(net.dtype)
         for b, start in enumerate(range(0, len(order), batch)):
             idx = order[start:start + batch]
             wb = None if w is None else w[idx]
             if wb is not None and not wb.sum() > 0:
                 continue                              # no weight: nothing to learn
             value = net.compute_gradients(X[idx], T[idx], loss, wb)
-            value = add_penalty(net, self.alpha, len(idx) if wb is None else wb.sum(), value)
+            value = add_penalty(net, self.alpha, len(idx) if wb is None else wb.sum(), value,
+                                mask)
             for hook in callbacks.gradient_hooks:
                 hook(b, net)
             net.optimizer.update(net.flat_grads, net.optimizer_state, net.flat_values)
@@ -168,12 +170,13 @@ class Solvers:
         from scipy.optimize import minimize
 
         sw_sum = X.shape[0] if w is None else float(w.sum())
+        mask = net.decay_mask().astype(net.dtype)
         curve = []
 
         def objective(theta):
             net.flat_values[...] = theta
             value = net.compute_gradients(X, T, loss, w)
-            value = add_penalty(net, self.alpha, sw_sum, value)
+            value = add_penalty(net, self.alpha, sw_sum, value, mask)
             return value, net.flat_grads.astype(np.float64)
 
         def progress(intermediate_result):
