@@ -19,8 +19,10 @@ import warnings
 import numpy as np
 from sklearn.model_selection import train_test_split
 
+from .. import backprop
 from ..callbacks import CallbackList
 from ..history import History
+from ..losses.base import batch_coefficients
 from ..optim import apply_updates
 from ._parts import EpochRate, make_optimizer
 
@@ -61,6 +63,7 @@ class Solvers:
             (X, T, w), validation = self._split(X, T, w, rng)
         n = X.shape[0]
         batch = self._batch_size(n)
+        data = backprop.prepare(net, X, T, loss)     # checked once, not once per batch
         history, callbacks = History(), CallbackList(self.callbacks or ())
         self.n_iter_, self._diverged_at = 0, None
         try:
@@ -69,7 +72,7 @@ class Solvers:
                 for epoch in range(self.max_iter):
                     callbacks.on_epoch_begin(epoch)
                     order = rng.permutation(n) if self.shuffle else np.arange(n)
-                    total = self._epoch(net, loss, X, T, w, order, batch, callbacks)
+                    total = self._epoch(net, loss, data, w, order, batch, callbacks)
                     if not (math.isfinite(total) and np.isfinite(net.flat_values).all()):
                         self._diverged_at = self.n_iter_ + 1
                     stop = self._end_epoch(total / n, n,
@@ -100,16 +103,18 @@ class Solvers:
         self.learning_rate_ = self._rate.value
 
 
-    def _epoch(self, net, loss, X, T, w, order, batch, callbacks) -> float:
-        """One pass over (X, T) in ``order``, a step per batch; the sum over batches of
-        (batch objective × batch rows), scikit-learn's accumulated loss."""
+    def _epoch(self, net, loss, full, w, order, batch, callbacks) -> float:
+        """One pass over the checked batch ``full`` in ``order``, a step per batch; the sum
+        over batches of (batch objective × batch rows), scikit-learn's accumulated loss."""
         total, mask = 0.0, net.decay_mask().astype(net.dtype)
         for b, start in enumerate(range(0, len(order), batch)):
             idx = order[start:start + batch]
             wb = None if w is None else w[idx]
             if wb is not None and not wb.sum() > 0:
                 continue                              # no weight: nothing to learn
-            value = net.compute_gradients(X[idx], T[idx], loss, wb)
+            coef = batch_coefficients(wb, len(idx), net.dtype)
+            value = backprop.step(net, backprop.Batch(full.X[idx], full.T[idx], coef),
+                                  loss).loss
             value = add_penalty(net, self.alpha, len(idx) if wb is None else wb.sum(), value,
                                 mask)
             for hook in callbacks.gradient_hooks:
