@@ -6,6 +6,7 @@ the gradients of every layer, update the weights — until a stopping criterion 
 
 from __future__ import annotations
 
+import difflib
 import math
 import signal
 import sys
@@ -44,12 +45,8 @@ class TrainingInterrupted(KeyboardInterrupt):
 
 
 def fit(net, X, y=None, loss="mse", optimizer=None, *, epochs: int = 100, batch_size=32,
-        shuffle: bool = True, validation_split: float = 0.0, validation_data=None,
-        metrics: bool = True, early_stopping: bool = False, patience: int = 10,
-        restore_best_weights: bool = True, tol: float | None = None,
-        n_iter_no_change: int = 5, callbacks=(), seed: int | None = None,
-        sample_weight=None, verbose=None, checkpoint=None, checkpoint_every: int = 1,
-        resume=None, on_nan: str = "raise", distributed: bool = False) -> History:
+        validation_split: float = 0.0, validation_data=None, callbacks=(), verbose=None,
+        **options) -> History:
     """Train ``net`` on (X, y) by back-propagation and return a :class:`History`.
 
     Each step: forward a batch, compute E and ∂E/∂θ for every parameter θ by
@@ -67,48 +64,63 @@ def fit(net, X, y=None, loss="mse", optimizer=None, *, epochs: int = 100, batch_
         epochs: the last epoch to train (also when resuming: total, not additional).
         batch_size: samples per gradient step. ``None`` = batch gradient descent (the whole
             set), 1 = stochastic gradient descent, anything between = mini-batches.
-        shuffle: reshuffle the samples before each epoch (a source: its blocks, and the
-            rows within each block).
         validation_split: fraction of (X, y) held out at random (by ``seed``) to compute
             ``val_loss`` (and ``val_accuracy``) after each epoch.
         validation_data: ``(X_val, y_val)`` or a source, instead of a split.
-        metrics: record ``accuracy`` / ``val_accuracy`` for classification losses.
-        early_stopping, patience, restore_best_weights: stop when ``val_loss`` (or ``loss``
-            without validation) has not improved for ``patience`` epochs, and put back the
-            best epoch's weights.
-        tol, n_iter_no_change: stop when the epoch loss has improved on the best loss so far
-            by less than ``tol`` for ``n_iter_no_change`` consecutive epochs (None: never).
         callbacks: objects following the protocol in ``ffbp.callbacks``.
-        seed: seed of the validation split and the shuffling (deterministic training).
-        sample_weight: (n_samples,) non-negative weights; the loss is Σ wE / Σ w per batch.
         verbose: progress bar: True, False, or None = only on a terminal.
-        checkpoint: path of a resumable checkpoint written every ``checkpoint_every``
-            epochs, at the end, and on Ctrl-C (atomically; see ``ffbp.checkpoint``);
-            ``checkpoint_every=None`` writes it only on Ctrl-C.
-        resume: path of a checkpoint to continue from (weights, optimiser state, epoch,
-            history, random state); training then runs up to ``epochs``.
-        on_nan: when the loss or an update becomes NaN/inf (the update is never applied,
-            so the weights stay those of the last finite step): "raise" a
-            ``DivergenceError``, or "stop" training with a warning.
-        distributed: data-parallel training over MPI when launched with ``mpiexec -n P
-            python -m mpi4py script.py`` (see ``ffbp.distributed``); one process otherwise.
-            With arrays every rank passes the same data; with a source each rank reads only
-            its own blocks.
+        **options: the rest of :class:`FitOptions`, by name: ``seed``, ``sample_weight``,
+            ``shuffle``, ``metrics``, stopping (``early_stopping``, ``patience``,
+            ``restore_best_weights``, ``tol``, ``n_iter_no_change``), checkpointing
+            (``checkpoint``, ``checkpoint_every``, ``resume``), ``on_nan`` and
+            ``distributed``. An unknown name is an error that says the closest one.
 
     Ctrl-C finishes the current batch, writes the checkpoint (when ``checkpoint`` is given)
     and raises ``TrainingInterrupted`` (a ``KeyboardInterrupt``); a second Ctrl-C stops at
     once.
     """
-    names = {f.name for f in fields(FitOptions)}
-    options = FitOptions(**{k: v for k, v in locals().items() if k in names})
+    distributed = options.pop("distributed", False)
+    options = FitOptions.from_keywords(
+        "fit", epochs=epochs, batch_size=batch_size, validation_split=validation_split,
+        validation_data=validation_data, callbacks=callbacks, verbose=verbose, **options)
     return train(net, X, y, loss, optimizer, options, distributed=distributed)
 
 
 @dataclass(frozen=True)
 class FitOptions:
-    """Everything ``fit`` takes besides the network, the data, the loss and the optimiser
-    (see ``fit`` for each), checked once when made. ``train`` takes one, so that programs
-    (the command line, the estimators) pass an object instead of two dozen keywords."""
+    """How ``fit`` trains, besides the network, the data, the loss and the optimiser; checked
+    once when made. ``train`` takes one, so that programs (the command line, the estimators)
+    pass an object instead of two dozen keywords; ``fit`` builds one from its keywords.
+
+    The fields ``fit`` names in its signature (``epochs``, ``batch_size``,
+    ``validation_split``, ``validation_data``, ``callbacks``, ``verbose``) are described
+    there. The others:
+
+    * ``shuffle``: reshuffle the samples before each epoch (a source: its blocks, and the
+      rows within each block).
+    * ``metrics``: record ``accuracy`` / ``val_accuracy`` for classification losses.
+    * ``early_stopping``, ``patience``, ``restore_best_weights``: stop when ``val_loss`` (or
+      ``loss`` without validation) has not improved for ``patience`` epochs, and put back
+      the best epoch's weights (the ``EarlyStopping`` callback).
+    * ``tol``, ``n_iter_no_change``: stop when the epoch loss has improved on the best loss so
+      far by less than ``tol`` for ``n_iter_no_change`` consecutive epochs (None: never; the
+      ``LossTolerance`` callback).
+    * ``seed``: seed of the validation split and the shuffling (deterministic training).
+    * ``sample_weight``: (n_samples,) non-negative weights; the loss is Σ wE / Σ w per batch.
+    * ``checkpoint``: path of a resumable checkpoint written every ``checkpoint_every``
+      epochs, at the end, and on Ctrl-C (atomically; see ``ffbp.checkpoint``);
+      ``checkpoint_every=None`` writes it only on Ctrl-C.
+    * ``resume``: path of a checkpoint to continue from (weights, optimiser state, epoch,
+      history, random state); training then runs up to ``epochs``.
+    * ``on_nan``: when the loss or an update becomes NaN/inf (the update is never applied,
+      so the weights stay those of the last finite step): "raise" a ``DivergenceError``,
+      or "stop" training with a warning.
+
+    ``distributed`` is ``train``'s own argument (and one of ``fit``'s keywords): data-parallel
+    training over MPI when launched with ``mpiexec -n P python -m mpi4py script.py`` (see
+    ``ffbp.distributed``); one process otherwise. With arrays every rank passes the same
+    data; with a source each rank reads only its own blocks.
+    """
 
     epochs: int = 100
     batch_size: int | None = 32
@@ -144,6 +156,19 @@ class FitOptions:
         if not 0 <= self.validation_split < 1:
             raise ConfigError(f"validation_split must be in [0, 1), got "
                               f"{self.validation_split!r}")
+
+    @classmethod
+    def from_keywords(cls, caller: str, **keywords) -> FitOptions:
+        """``FitOptions(**keywords)``, with an unknown name refused in one line that says the
+        closest known one (``fit(epoch=3)``: did you mean 'epochs'?)."""
+        known = [f.name for f in fields(cls)]
+        for name in keywords:
+            if name not in known:
+                close = difflib.get_close_matches(name, known + ["distributed"], n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                raise ConfigError(f"{caller}() got an unknown option {name!r}{hint}; see "
+                                  f"ffbp.training.FitOptions for every option")
+        return cls(**keywords)
 
     def stopping_callbacks(self) -> list:
         """The callbacks that ``early_stopping`` and ``tol`` ask for."""
