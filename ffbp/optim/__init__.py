@@ -20,6 +20,7 @@ from .schedules import (
 )
 from .transforms import (
     add_decayed_weights,
+    add_l1_penalty,
     clip,
     clip_by_global_norm,
     identity,
@@ -32,7 +33,7 @@ from .transforms import (
 __all__ = [
     "GradientTransformation", "chain", "apply_updates",
     "scale_by_learning_rate", "identity", "trace", "scale_by_adam", "scale_by_rms",
-    "add_decayed_weights", "clip_by_global_norm", "clip",
+    "add_decayed_weights", "add_l1_penalty", "clip_by_global_norm", "clip",
     "gd", "sgd", "momentum", "adam", "adamw", "rmsprop", "ALIASES",
     "schedules", "constant", "step_decay", "exponential", "cosine", "reduce_on_plateau",
     "ReduceOnPlateau",

@@ -170,6 +170,45 @@ def add_decayed_weights(weight_decay: float, mask=None) -> GradientTransformatio
     return GradientTransformation(init, update, penalty)
 
 
+def add_l1_penalty(l1: float, mask=None) -> GradientTransformation:
+    """L1 regularisation: u ← g + λ sign(θ) where the mask is True, the (sub)gradient of
+    λ Σ|W| (sign(0) = 0: a weight that sits exactly at zero gets no push).
+
+    ``mask`` as ``add_decayed_weights``: None = ``net.decay_mask()`` when ``init`` receives
+    the network (weights, not biases), else every parameter. Where L2 shrinks each weight in
+    proportion to its size, L1 pushes every weight towards zero by the same λ, so small
+    weights reach zero and stay near it: sparse weights. Placed before the optimiser's
+    direction (the playground does), like ``add_decayed_weights`` for coupled L2."""
+    lam = check_number(l1, "l1", 0.0)
+
+    def init(params, net=None):
+        m = _resolve_mask(mask, params, net)
+        if lam == 0.0 or (m is not None and not m.any()):
+            return {}
+        state = {"_scratch": np.empty_like(params)}
+        if m is not None and not m.all():
+            # λ·mask as a float vector, as add_decayed_weights: one multiply, no indexing.
+            state["_coef"] = m.astype(params.dtype) * params.dtype.type(lam)
+        return state
+
+    def update(updates, state, params):
+        if not state:
+            return
+        np.sign(params, out=state["_scratch"])
+        state["_scratch"] *= state.get("_coef", lam)
+        updates += state["_scratch"]
+
+    def penalty(params, state):
+        """Σ λᵢ |θᵢ| over the penalised entries (0 when the penalty is off)."""
+        if not state:
+            return 0.0
+        np.abs(params, out=state["_scratch"])
+        state["_scratch"] *= state.get("_coef", lam)
+        return float(state["_scratch"].sum())
+
+    return GradientTransformation(init, update, penalty)
+
+
 def clip_by_global_norm(max_norm: float) -> GradientTransformation:
     """Rescale the whole vector when its norm is too large (torch ``clip_grad_norm_``):
 
