@@ -3,20 +3,34 @@
 Needs matplotlib (``pip install "ffbp[plots]"``), imported only when a plot is drawn. The
 figures are drawn with matplotlib's object API on the Agg canvas, so nothing touches pyplot's
 global state or opens a window. Every function writes a PNG of ``size`` = (width, height)
-pixels at ``dpi`` to ``path`` (a file name or a binary file object) and returns ``path``.
+pixels at ``dpi`` to ``path`` (a file name or a binary file object) and returns ``path``;
+``path=None`` returns the matplotlib Figure instead, to look at or test what was drawn.
 """
 
 from __future__ import annotations
 
 import math
-import warnings
 
 import numpy as np
 
+from ._plot_boundary import important_features, plot_decision_boundary
+from ._plotting import (
+    SIZE,
+    finite,
+    layer_colors,
+    legend_outside,
+    line_styles,
+    log_floor,
+    plot_log_series,
+    zero_legend_entry,
+)
+from ._plotting import figure as _figure
+from ._plotting import save as _save
 from .errors import ConfigError
 from .layers.dense import Dense
 
-SIZE = (800, 500)
+__all__ = ["FORMULAS", "SIZE", "important_features", "layer_colors", "plot_activations",
+           "plot_decision_boundary", "plot_gradient_norms", "plot_history", "plot_network"]
 
 #: Φ and Φ' as the tutorials write them, for the activation plot's legends.
 FORMULAS = {
@@ -27,33 +41,11 @@ FORMULAS = {
 }
 
 
-def _figure(size, dpi):
-    try:
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-    except ImportError:
-        raise ConfigError('plots need matplotlib: pip install "ffbp[plots]"') from None
-    width, height = size
-    fig = Figure(figsize=(width / dpi, height / dpi), dpi=dpi, layout="constrained")
-    FigureCanvasAgg(fig)
-    return fig
-
-
-def _save(fig, path, dpi):
-    with warnings.catch_warnings():     # small sizes: matplotlib shrinks what it must, fine
-        warnings.filterwarnings("ignore", "constrained_layout not applied")
-        fig.savefig(path, dpi=dpi, format="png")
-    return path
-
-
-def _finite(values):
-    a = np.asarray(values, dtype=float)
-    return np.where(np.isfinite(a), a, np.nan)
-
-
 def plot_history(history, path, size=SIZE, dpi=100, logy: bool = False):
     """Training (and validation) loss per epoch; accuracy beside it when recorded.
-    ``history`` is a History or a dict of lists (``history.as_dict()``)."""
+    ``history`` is a History or a dict of lists (``history.as_dict()``). The curves' points
+    are the history's values, epoch 1 first; with ``logy`` a loss of exactly 0 is drawn as
+    a triangle at a floor the legend states."""
     metrics = getattr(history, "metrics", history)
     metrics = {k: v for k, v in metrics.items() if isinstance(v, list) and v}
     if "loss" not in metrics:
@@ -62,78 +54,65 @@ def plot_history(history, path, size=SIZE, dpi=100, logy: bool = False):
     fig = _figure(size, dpi)
     axes = fig.subplots(1, 2 if acc else 1, squeeze=False)[0]
     epochs = np.arange(1, len(metrics["loss"]) + 1)
-    for key, style in (("loss", "-"), ("val_loss", "--")):
-        if key in metrics:
-            axes[0].plot(epochs[:len(metrics[key])], _finite(metrics[key]), style, label=key)
+    losses = [k for k in ("loss", "val_loss") if k in metrics]
+    floor = log_floor(metrics[k] for k in losses)
+    zeros = False
+    for key, style in zip(losses, ("-", "--"), strict=False):
+        if logy:
+            zeros |= plot_log_series(axes[0], epochs, metrics[key], floor, linestyle=style,
+                                     label=key, gid=key)
+        else:
+            axes[0].plot(epochs[:len(metrics[key])], finite(metrics[key]), style, label=key,
+                         gid=key)
+    if zeros:
+        zero_legend_entry(axes[0], floor)
     axes[0].set(xlabel="epoch", ylabel="loss E", title="loss", yscale="log" if logy else "linear")
     for key, style in zip(acc, ("-", "--"), strict=False):
-        axes[1].plot(epochs[:len(metrics[key])], metrics[key], style, label=key)
+        axes[1].plot(epochs[:len(metrics[key])], metrics[key], style, label=key, gid=key)
     if acc:
         axes[1].set(xlabel="epoch", ylabel="accuracy", title="accuracy")
     for ax in axes:
         ax.grid(alpha=0.3)
-        ax.legend()
+    legend_outside(fig, axes)
     return _save(fig, path, dpi)
 
 
 def plot_gradient_norms(health, path, size=SIZE, dpi=100):
     """Per-layer norms over training from a ``GradientHealth`` callback: the probe's gradient
-    norms ‖∂E/∂W‖ per epoch (or, without a probe, the update norms ‖ΔW‖), and ‖ΔW‖/‖W‖."""
+    norms ‖∂E/∂W‖ per epoch (or, without a probe, the update norms ‖ΔW‖), and ‖ΔW‖/‖W‖.
+
+    Both axes are logarithmic: a norm of exactly 0 (a layer that stopped learning) is drawn
+    as a triangle at a floor below every other value, said in the legend. Each layer has
+    its own colour, however many layers there are; the legend sits beside the plots."""
     fig = _figure(size, dpi)
     left, right = fig.subplots(1, 2)
     probe = any(health.gradient_norms.values())
     if probe:
-        for name, values in health.gradient_norms.items():
-            left.plot(np.arange(1, len(values) + 1), _finite(values), "o-", ms=3, label=name)
+        curves = {name: (np.arange(1, len(v) + 1), v) for name, v in
+                  health.gradient_norms.items()}
         left.set(xlabel="epoch", title="gradient norm ‖∂E/∂W‖ (probe batch)")
     else:
-        for name, values in health.update_norms.items():
-            left.plot(health.measured_at, _finite(values), label=name)
+        curves = {name: (health.measured_at, v) for name, v in health.update_norms.items()}
         left.set(xlabel="epoch", title="update norm ‖ΔW‖")
-    for name, values in health.update_ratios.items():
-        right.plot(health.measured_at, _finite(values), label=name)
-    right.set(xlabel="epoch", title="update / weight ‖ΔW‖ / ‖W‖")
-    for ax in (left, right):
+    ratios = {name: (health.measured_at, v) for name, v in health.update_ratios.items()}
+    names = list(dict.fromkeys([*curves, *ratios]))
+    colors = dict(zip(names, layer_colors(len(names)), strict=True))
+    dashes = dict(zip(names, line_styles(len(names)), strict=True))
+    zeros = False
+    for ax, series in ((left, curves), (right, ratios)):
+        floor = log_floor(v for _, v in series.values())
+        drawn = False
+        for name, (x, values) in series.items():
+            drawn |= plot_log_series(ax, x, values, floor, color=colors[name],
+                                     linestyle=dashes[name], marker="o" if probe and
+                                     ax is left else None, ms=3, label=name, gid=name)
+        if drawn:
+            zero_legend_entry(ax, floor)
+        zeros |= drawn
         ax.set_yscale("log")
         ax.grid(alpha=0.3, which="both")
-    left.legend(fontsize="small")
-    return _save(fig, path, dpi)
-
-
-def plot_decision_boundary(net, X, y, path, size=SIZE, dpi=100, resolution: int = 200):
-    """The regions a 2-input classifier assigns to each class, with the samples on top.
-    One output: its value as shading and the decision threshold as a line; several: the
-    class of largest output."""
-    X = np.asarray(X, dtype=float)
-    if X.ndim != 2 or X.shape[1] != 2 or net.n_features != 2:
-        raise ConfigError("plot_decision_boundary needs a network with 2 inputs and X of "
-                          f"shape (n, 2); got X {X.shape}, network inputs {net.n_features}")
-    labels = np.asarray(y)
-    labels = labels.argmax(axis=1) if labels.ndim == 2 and labels.shape[1] > 1 \
-        else labels.reshape(-1)
-    pad = 0.1 * (X.max(axis=0) - X.min(axis=0)) + 1e-9
-    lo, hi = X.min(axis=0) - pad, X.max(axis=0) + pad
-    gx, gy = np.meshgrid(np.linspace(lo[0], hi[0], resolution),
-                         np.linspace(lo[1], hi[1], resolution))
-    out = net.outputs(np.column_stack([gx.ravel(), gy.ravel()]))
-    fig = _figure(size, dpi)
-    ax = fig.subplots()
-    if out.shape[1] == 1:
-        z = out[:, 0].reshape(gx.shape)
-        threshold = getattr(net.loss, "threshold", None)
-        if threshold is None:
-            threshold = 0.5 if type(net.layers[-1]).__name__ == "Sigmoid" else 0.0
-        mesh = ax.contourf(gx, gy, z, levels=20, cmap="RdBu_r", alpha=0.6)
-        ax.contour(gx, gy, z, levels=[threshold], colors="k", linewidths=1.5)
-        fig.colorbar(mesh, ax=ax, label="network output y")
-    else:
-        z = out.argmax(axis=1).reshape(gx.shape)
-        k = out.shape[1]
-        ax.contourf(gx, gy, z, levels=np.arange(k + 1) - 0.5, cmap="tab10", vmin=0, vmax=9,
-                    alpha=0.35)
-    ax.scatter(X[:, 0], X[:, 1], c=labels, cmap="tab10" if out.shape[1] > 1 else "RdBu_r",
-               vmin=0, vmax=9 if out.shape[1] > 1 else 1, edgecolors="k", s=25)
-    ax.set(xlabel="x₁", ylabel="x₂", title="decision boundary")
+    right.set(xlabel="epoch", title="update / weight ‖ΔW‖ / ‖W‖")
+    legend_outside(fig, (left, right))
     return _save(fig, path, dpi)
 
 
