@@ -14,7 +14,7 @@ import io
 import math
 from pathlib import Path
 
-from . import plots
+from . import _report_divergence, plots
 from .errors import ConfigError
 from .layers.activations import ACTIVATIONS
 
@@ -66,9 +66,14 @@ def _training_summary(net, history) -> list:
     m = getattr(history, "metrics", history)
     rows = [("epochs", len(m.get("loss", []))), ("parameters", int(net.flat_values.size)),
             ("dtype", str(net.dtype))]
-    for key in ("loss", "val_loss", "accuracy", "val_accuracy"):
+    # An epoch's training loss is the mean over its batches while the weights moved, so it
+    # is not the loss of the final weights: say which it is.
+    for key, what in (("loss", "last epoch's loss (mean over its batches)"),
+                      ("val_loss", "last epoch's val_loss"),
+                      ("accuracy", "last epoch's accuracy (during its batches)"),
+                      ("val_accuracy", "last epoch's val_accuracy")):
         if m.get(key):
-            rows.append((f"final {key}", float(m[key][-1])))
+            rows.append((what, float(m[key][-1])))
     if m.get("val_loss"):
         best = min(range(len(m["val_loss"])), key=m["val_loss"].__getitem__)
         rows.append(("best val_loss", f"{m['val_loss'][best]:.6g} (epoch {best + 1})"))
@@ -76,6 +81,16 @@ def _training_summary(net, history) -> list:
     if reason:
         rows.append(("stopped because", reason))
     return rows
+
+
+def _final_metrics(final) -> str:
+    """The metrics of the final weights, by data set, to four decimals as ffbp train prints
+    them, so the page and the terminal show the same numbers."""
+    keys = [k for k in ("loss", "accuracy", "mse", "mae", "r2")
+            if any(k in m for m in final.values())]
+    rows = [(name, *(f"{m[k]:.4f}" if k in m else "–" for k in keys))
+            for name, m in final.items()]
+    return _table(rows, ["data", *keys])
 
 
 def _diagnostics(health) -> str:
@@ -110,15 +125,23 @@ def _activation_names(net) -> list[str]:
 
 
 def write_report(directory, net, history, health=None, hyperparameters=None,
-                 data_summary=None, *, data=None, title: str = "ffbp training report") -> Path:
+                 data_summary=None, *, data=None, feature_names=None, final_metrics=None,
+                 error=None, title: str = "ffbp training report") -> Path:
     """Write ``directory/report.html`` (creating the directory) and return its path.
 
     Args:
         net, history: the trained Network and the History ``fit`` returned.
         health: a ``GradientHealth`` callback used in that fit (diagnostics and norms plot).
         hyperparameters, data_summary: dicts shown as tables (learning rate, batch size…;
-            number of samples, features, classes…).
-        data: optional (X, y); for a 2-input network the decision boundary is drawn.
+            number of samples, features, classes…): pass the values actually used.
+        data: optional (X, y); for a classifier the decision boundary is drawn (with more
+            than 2 inputs in the plane of the two most important, see
+            ``plots.plot_decision_boundary``), its inputs named by ``feature_names``.
+        final_metrics: optional {data set name: {"loss": …, "accuracy": …}} of the final
+            weights, shown as a table (``ffbp train`` passes what it printed).
+        error: the ``DivergenceError`` when training diverged. A diverged run (this, or a
+            History whose ``stop_reason`` says so, from ``fit(on_nan="stop")``) opens with
+            the failure, the last good epoch and the gradient-health record leading to it.
     """
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
@@ -132,9 +155,17 @@ def write_report(directory, net, history, health=None, hyperparameters=None,
         return (f'<figure><img src="{uri}" alt="{html.escape(caption)}">'
                 f"<figcaption>{html.escape(caption)}</figcaption></figure>")
 
-    body = [f"<h1>{html.escape(title)}</h1>", "<h2>Summary</h2>",
-            _table(_training_summary(net, history)),
-            figure("Loss curves", plots.plot_history, history)]
+    body = [f"<h1>{html.escape(title)}</h1>"]
+    why = _report_divergence.diverged(history, error)
+    if why:
+        body.append(_report_divergence.section(why, history, health, _table))
+    body += ["<h2>Summary</h2>", _table(_training_summary(net, history))]
+    if final_metrics:
+        body += ["<p>The final weights on each data set:</p>", _final_metrics(final_metrics)]
+    if getattr(history, "metrics", history).get("loss"):
+        # a diverging loss spans decades: only a log scale shows its growth
+        body.append(figure("Loss curves" + (" (log scale)" if why else ""),
+                           lambda path: plots.plot_history(history, path, logy=bool(why))))
     if hyperparameters:
         body += ["<h2>Hyper-parameters</h2>", _table(sorted(hyperparameters.items()))]
     if data_summary:
@@ -142,9 +173,14 @@ def write_report(directory, net, history, health=None, hyperparameters=None,
     if health is not None:
         body += ["<h2>Diagnostics</h2>", _diagnostics(health),
                  figure("Gradient norms per layer", plots.plot_gradient_norms, health)]
-    if data is not None and net.n_features == 2:
+    loss = getattr(net, "loss", None)
+    if (data is not None and net.n_features >= 2 and loss is not None
+            and loss.family == "classification"):
+        caption = "Decision boundary" + ("" if net.n_features == 2 else
+                                         " in the plane of the two most important inputs")
         body += ["<h2>Decision boundary</h2>",
-                 figure("Decision boundary", plots.plot_decision_boundary, net, *data)]
+                 figure(caption, lambda path: plots.plot_decision_boundary(
+                     net, *data, path, feature_names=feature_names))]
     body += ["<h2>Network</h2>", f"<pre>{html.escape(net.summary())}</pre>",
              figure("Weights of the network", plots.plot_network, net)]
     acts = _activation_names(net)

@@ -21,7 +21,7 @@ from ..distributed import Comm, world
 from ..errors import ConfigError, DataError, FFBPError
 from ..mlp import mlp
 from ..tabular import fitting
-from . import data, options, paths, shards
+from . import data, options, paths, shards, train_report
 from . import target as target_column
 from .commands import (
     CLI_FORMAT,
@@ -228,10 +228,16 @@ def run_train(args) -> int:
         print("\n".join(describe(net, loss, opts, task, why, spec, features, path, n, n_val)),
               flush=True)
     hooks, verbose = progress(opts, comm, opts["epochs"])
+    keep = train_report.KeepHistory()       # a diverged run's report needs its history
+    hooks = [*hooks, keep] if opts["report"] and comm.is_root else hooks
     train_data = (X_train, loss_targets(y_train, net))
     if opts["distributed"]:         # every rank trains on its own rows (see ffbp.cli.shards)
         train_data = (ArraySource(*train_data, partitioned=True), None)
         validation = validation and ArraySource(*validation, partitioned=True)
+    report = dict(settings=settings, task=task, X=X_train, y=y_train,
+                  names=train_report.input_labels(features),
+                  summary={"table": str(path), "training rows": n - n_val,
+                           "validation rows": n_val, "inputs": net.n_features, "task": task})
     start = time.perf_counter()
     try:
         history = net.fit(*train_data, loss=loss, optimizer=optimizer,
@@ -245,6 +251,8 @@ def run_train(args) -> int:
     except DivergenceError as exc:
         if comm.is_root:
             _keep_diverged(net, exc, opts["output"])
+            if opts["report"]:          # when it helps most: say what led to the failure
+                _report_divergence(opts, exc, net, keep.history, health, report)
         raise
     except (KeyboardInterrupt, FFBPError, ArithmeticError):
         raise
@@ -284,20 +292,24 @@ def run_train(args) -> int:
     if health is not None and health.messages:
         print(f"diagnostics: {len(health.messages)} warning(s), see above")
     if opts["report"]:
-        from ..report import write_report
-
-        def write(folder):
-            return write_report(folder, net, history, health=health, hyperparameters=settings,
-                                data_summary={"table": str(path), "training rows": n - n_val,
-                                              "validation rows": n_val,
-                                              "inputs": net.n_features, "task": task})
-
         try:
-            page = paths.write_report_atomically(opts["report"], write)
+            page = train_report.write(opts["report"], net, history, health, final=results,
+                                      **report)
         except DataError as exc:
             raise DataError(f"{exc} (the model was saved to {opts['output']})") from None
         print(f"report: {page}")
     return 0
+
+
+def _report_divergence(opts, exc, net, history, health, report) -> None:
+    """Write the report of a diverged run and name it in ``exc``'s message."""
+    try:
+        page = train_report.write(opts["report"], net, history, health, error=exc, **report)
+    except DataError as error:
+        where = f"the report could not be written ({error})"
+    else:
+        where = f"report: {page}"
+    exc.args = (f"{str(exc).rstrip('. ')}; {where}", *exc.args[1:])
 
 
 def _is_write_error(exc) -> bool:

@@ -77,6 +77,34 @@ def test_train_writes_a_report_and_reports_diagnostics(trained, capsys, tmp_path
     assert code == 0, err
     page = (tmp_path / "rep" / "report.html").read_text()
     assert "report.html" in out and "<html" in page.lower() and "data:image/png" in page
+    # the settings as used: adam's own learning rate and weight decay, not "None"
+    settings = dict(re.findall(r"<tr><td>(\w+)</td><td[^>]*>([^<]*)</td></tr>",
+                               page[page.index("<h2>Hyper-parameters</h2>"):]))
+    assert settings["lr"] == "0.001" and settings["weight_decay"] == "0"
+    assert settings["clip_norm"] == "off (no clipping)" and settings["task"] == "classification"
+    assert "None" not in page[page.index("<h2>Hyper-parameters</h2>"):page.index("<h2>Data")]
+    # the final figures the command printed, as it printed them
+    printed = {line.split()[0]: line.split()[1:] for line in out.splitlines()
+               if line.startswith(("train ", "validation "))}
+    for name, (loss, accuracy) in printed.items():
+        assert f"<td>{name}</td><td>{loss}</td><td>{accuracy}</td>" in page
+    # x1, x2 and the colour one-hot: more than 2 inputs, so the plane of the two that matter
+    assert "Decision boundary in the plane of the two most important inputs" in page
+
+
+def test_a_diverging_train_still_writes_its_report(trained, capsys, tmp_path):
+    root, _ = trained
+    code, out, err = run(capsys, "train", root / "train.csv", "--target", "label", "--drop",
+                         "y", "--optimizer", "sgd", "--lr", "500", "--epochs", "20",
+                         "--quiet", "--report", tmp_path / "rep", "-o", tmp_path / "m.ffbp")
+    page = tmp_path / "rep" / "report.html"
+    error = err.strip().splitlines()[-1]
+    assert code == 1 and error.startswith("ffbp: error: training diverged")
+    assert error.endswith(f"report: {page}") and page.exists()
+    text = page.read_text()
+    assert "<h2>Training diverged</h2>" in text and "Last good epoch" in text
+    assert "The last gradients measured before the failure" in text
+    assert not (tmp_path / "m.ffbp").exists() and (tmp_path / "m.diverged.ffbp").exists()
 
 
 def test_diagnostics_warn_in_one_line_on_a_vanishing_network(capsys, tmp_path):

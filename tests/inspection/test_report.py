@@ -1,5 +1,6 @@
 """write_report: one self-contained HTML page with every plot embedded; where Debian's
-chromium is installed, it renders headless to a non-empty screenshot."""
+chromium is installed, it renders headless to a non-empty screenshot. A diverged run's page
+opens with the failure, its last good epoch and the gradients' record leading to it."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import re
 import shutil
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -45,7 +47,7 @@ def test_report_embeds_every_plot_and_the_summary(report):
     for caption in ("Loss curves", "Gradient norms", "Decision boundary", "Weights of the network",
                     "Activation functions"):
         assert caption in page
-    assert f"{history.loss[-1]:.6g}" in page and "final val_loss" in page
+    assert f"{history.loss[-1]:.6g}" in page and "last epoch&#x27;s val_loss" in page
     assert "learning_rate" in page and "samples" in page and "Dense(2, 6)" in page
     assert "Diagnostics" in page and "‖ΔW‖/‖W‖" in page
     # Self-contained: no scripts and nothing fetched from elsewhere.
@@ -82,3 +84,88 @@ def test_report_without_matplotlib_says_how_to_get_pictures(monkeypatch, tmp_pat
     history = net.fit(np.eye(2), [0.0, 1.0], epochs=2, verbose=False)
     page = write_report(tmp_path, net, history).read_text(encoding="utf-8")
     assert "<img" not in page and 'pip install "ffbp[plots]"' in page and "Summary" in page
+
+
+def table_rows(page, header):
+    """The rows (lists of cell texts) of the table whose first header cell is ``header``."""
+    start = page.index(f"<tr><th>{header}</th>")
+    table = page[start:page.index("</table>", start)]
+    return [re.findall(r"<td[^>]*>(.*?)</td>", row) for row in table.split("</tr>")[1:]
+            if "<td" in row]
+
+
+@pytest.fixture(scope="module")
+def diverged(tmp_path_factory):
+    """A regression whose learning rate is too large: the loss grows tenfold and more per
+    epoch until float32 overflows, some epochs in."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(64, 2))
+    y = X @ [3.0, -2.0] + 0.5
+    net = ffbp.Network([ffbp.Dense(2, 4), ffbp.Tanh(), ffbp.Dense(4, 1)], seed=0)
+    health = GradientHealth(probe=(X[:32], y[:32]), warn=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        history = net.fit(X, y, loss="mse", optimizer=ffbp.optim.sgd(3.0), epochs=60,
+                          batch_size=None, on_nan="stop", verbose=False, callbacks=[health])
+    path = write_report(tmp_path_factory.mktemp("diverged"), net, history, health)
+    return path.read_text(encoding="utf-8"), history, health
+
+
+def test_a_diverged_run_opens_with_its_last_good_epoch_and_the_gradients_story(diverged):
+    page, history, health = diverged
+    assert history.stop_reason.startswith("diverged") and history.epochs >= 3
+    assert page.index("<h2>Training diverged</h2>") < page.index("<h2>Summary</h2>")
+    assert history.stop_reason in page
+    assert f"Last good epoch: <b>{history.epochs}</b> (loss {history.loss[-1]:.6g}" in page
+    story = table_rows(page, "epoch")
+    last_ten = history.loss[-10:]
+    assert [int(r[0]) for r in story] == list(range(history.epochs - len(last_ten) + 1,
+                                                    history.epochs + 1))
+    assert [float(r[1]) for r in story] == pytest.approx(last_ten, rel=1e-5)
+    norms = [float(r[2]) for r in story]
+    assert norms[-1] > 100 * norms[0]                       # it shows the growth
+    # every warning GradientHealth recorded, in order
+    listed = re.findall(r"<li>(.*?)</li>", page)
+    assert len(listed) == len(health.messages) >= 1
+    assert "Loss curves (log scale)" in page
+
+
+def test_a_diverged_run_reported_from_the_error(tmp_path):
+    """fit raised: the error and a history kept by a callback make the same page."""
+
+    class Keep:
+        def on_train_begin(self, net, history):
+            self.history = history
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(64, 2))
+    y = X @ [3.0, -2.0] + 0.5
+    net = ffbp.Network([ffbp.Dense(2, 4), ffbp.Tanh(), ffbp.Dense(4, 1)], seed=0)
+    keep = Keep()
+    with pytest.raises(ffbp.DivergenceError) as caught:
+        net.fit(X, y, loss="mse", optimizer=ffbp.optim.sgd(3.0), epochs=60, batch_size=None,
+                verbose=False, callbacks=[keep])
+    page = write_report(tmp_path, net, keep.history, error=caught.value).read_text()
+    assert "<h2>Training diverged</h2>" in page and "training diverged at epoch" in page
+    assert f"Last good epoch: <b>{keep.history.epochs}</b>" in page
+    assert "No gradient-health record" in page
+
+
+def test_a_finished_run_has_no_divergence_section(report):
+    path, _ = report
+    assert "Training diverged" not in path.read_text(encoding="utf-8")
+
+
+def test_final_metrics_and_a_boundary_for_many_inputs(tmp_path):
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(120, 4))
+    y = (X[:, 0] - X[:, 2] > 0).astype(int)
+    net = ffbp.Network([ffbp.Dense(4, 6), ffbp.Tanh(), ffbp.Dense(6, 2), ffbp.Softmax()],
+                       seed=0)
+    history = net.fit(X, y, loss="cross_entropy", epochs=3, verbose=False)
+    final = {"train": {"loss": 0.123456, "accuracy": 0.9}}
+    page = write_report(tmp_path, net, history, final_metrics=final, data=(X, y),
+                        feature_names=["p", "q", "r", "s"]).read_text()
+    assert table_rows(page, "data") == [["train", "0.1235", "0.9000"]]
+    assert "Decision boundary in the plane of the two most important inputs" in page
+    assert "last epoch&#x27;s loss (mean over its batches)" in page

@@ -1,0 +1,73 @@
+"""``ffbp train --report DIR``: the page of a finished or a diverged run (``ffbp.report``),
+with the settings as used, the figures the command printed and, for a classifier, the
+decision boundary."""
+
+from __future__ import annotations
+
+import inspect
+
+from .. import optim
+from .._validation import lookup
+from ..mlp import RELU_FAMILY, activation_layer
+from . import paths
+
+
+class KeepHistory:
+    """A callback holding fit's History, so that a run that raised (diverged) can still
+    be reported up to its last good epoch."""
+
+    history = None
+
+    def on_train_begin(self, net, history):
+        self.history = history
+
+
+def input_labels(features) -> list[str]:
+    """The network's inputs as the boundary's axes name them: the CLI standardises numeric
+    columns, so their axes are in standard deviations from the mean, and says so."""
+    labels = []
+    for spec in features:
+        if spec["kind"] == "numeric":
+            labels.append(f"{spec['name']} (standardised)")
+        else:
+            labels += [f"{spec['name']}={c} (one-hot)" for c in spec["categories"]]
+    return labels
+
+
+def used_settings(settings, task) -> dict:
+    """The training options with every default resolved to the value it stood for: the
+    optimiser's own learning rate, weight decay and clipping; the task; the initialiser."""
+    used = dict(settings)
+    make = lookup(used["optimizer"], optim.ALIASES, "optimizer")
+    defaults = inspect.signature(make).parameters
+    for key, name in (("lr", "learning_rate"), ("weight_decay", "weight_decay"),
+                      ("clip_norm", "clip_norm")):
+        if used.get(key) is None and name in defaults:
+            used[key] = defaults[name].default
+    if used.get("clip_norm") is None:
+        used["clip_norm"] = "off (no clipping)"
+    if used.get("batch_size") is None:
+        used["batch_size"] = "full batch"
+    used["task"] = task
+    if used.get("init") == "auto":
+        relu = isinstance(activation_layer(used["activation"]), RELU_FAMILY)
+        used["init"] = f"auto: {'he_normal' if relu else 'glorot_uniform'} (hidden layers)"
+    used.pop("report", None)                  # where the page is, not how it was trained
+    return {k: v for k, v in used.items() if v is not None}
+
+
+def write(folder, net, history, health, settings, summary, *, task, X, y, names,
+          final=None, error=None):
+    """Write the report into ``folder`` (atomically) and return the page's path."""
+    from ..report import write_report
+
+    classify = task == "classification" and net.n_features >= 2 and len(X)
+    boundary = dict(data=(X, y), feature_names=names) if classify else {}
+
+    def draw(tmp):
+        return write_report(tmp, net, history if history is not None else {},
+                            health=health, hyperparameters=used_settings(settings, task),
+                            data_summary=summary, final_metrics=final, error=error,
+                            **boundary)
+
+    return paths.write_report_atomically(folder, draw)
