@@ -87,3 +87,19 @@ def test_without_a_writable_cache_the_kernels_compile_in_the_process(fresh, monk
     x = np.array([-1.0, 2.0, np.nan])
     kernels["relu"](x, 0.0)
     np.testing.assert_array_equal(x, [0.0, 2.0, np.nan])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_flush_denormals_forms_agree(dtype):
+    """The flush's shortcuts (no putmask when nothing is tiny; no absolute values for an array
+    declared non-negative) give what the plain rule "entries below the smallest normal float
+    become 0" gives, and leave an array with nothing to flush untouched, bit for bit."""
+    tiny = np.finfo(dtype).tiny
+    values = np.array([0.0, tiny / 4, tiny, 2 * tiny, 1.0, np.inf, np.nan, 1e-3], dtype)
+    for a, nonnegative in ((values, True), (np.concatenate([values, -values]), False),
+                           (np.array([1.0, 2.0, np.nan], dtype), True)):
+        expected = np.where(np.abs(a) < tiny, 0, a).astype(dtype)
+        got = a.copy()
+        ops.flush_denormals(got, np.empty_like(a), np.empty(a.shape, bool), nonnegative)
+        np.testing.assert_array_equal(got, expected)
+        assert np.array_equal(np.signbit(got), np.signbit(expected))

@@ -34,15 +34,20 @@ class NonFiniteWeights(ValueError):
     """Training produced NaN or inf weights (a ValueError, as in scikit-learn)."""
 
 
-def add_penalty(net, alpha, sw_sum, value, mask=None) -> float:
+def add_penalty(net, alpha, sw_sum, value, mask=None, scratch=None) -> float:
     """Add α/(2 Σw) ‖W‖² to ``value`` and α/Σw · W to ``net.flat_grads`` (weights only).
     ``mask``: ``net.decay_mask()`` as the net's floats, made once per run by the caller
-    (building it walks every parameter)."""
+    (building it walks every parameter); ``scratch``: a preallocated array like
+    ``net.flat_values``, so that a step allocates nothing (two fewer temporaries per batch)."""
     if not alpha:
         return value
-    W = net.flat_values * (net.decay_mask() if mask is None else mask)
-    net.flat_grads += (alpha / sw_sum) * W
-    return value + 0.5 * alpha * float(W @ W) / sw_sum
+    if mask is None:
+        mask = net.decay_mask()
+    W = np.multiply(net.flat_values, mask, out=scratch)
+    squares = float(W @ W)
+    W *= alpha / sw_sum                 # (α/Σw)·W, then added: the same roundings as before
+    net.flat_grads += W
+    return value + 0.5 * alpha * squares / sw_sum
 
 
 class Solvers:
@@ -64,6 +69,10 @@ class Solvers:
         n = X.shape[0]
         batch = self._batch_size(n)
         data = backprop.prepare(net, X, T, loss)     # checked once, not once per batch
+        # Made once per fit, not per epoch or batch: the weight-decay mask (building it walks
+        # every parameter) and the penalty's scratch array.
+        mask = net.decay_mask().astype(net.dtype)
+        scratch = np.empty_like(net.flat_values)
         history, callbacks = History(), CallbackList(self.callbacks or ())
         self.n_iter_, self._diverged_at = 0, None
         try:
@@ -72,7 +81,8 @@ class Solvers:
                 for epoch in range(self.max_iter):
                     callbacks.on_epoch_begin(epoch)
                     order = rng.permutation(n) if self.shuffle else np.arange(n)
-                    total = self._epoch(net, loss, data, w, order, batch, callbacks)
+                    total = self._epoch(net, loss, data, w, order, batch, callbacks,
+                                        mask, scratch)
                     if not (math.isfinite(total) and np.isfinite(net.flat_values).all()):
                         self._diverged_at = self.n_iter_ + 1
                     stop = self._end_epoch(total / n, n,
@@ -103,24 +113,30 @@ class Solvers:
         self.learning_rate_ = self._rate.value
 
 
-    def _epoch(self, net, loss, full, w, order, batch, callbacks) -> float:
+    def _epoch(self, net, loss, full, w, order, batch, callbacks, mask, scratch) -> float:
         """One pass over the checked batch ``full`` in ``order``, a step per batch; the sum
-        over batches of (batch objective × batch rows), scikit-learn's accumulated loss."""
-        total, mask = 0.0, net.decay_mask().astype(net.dtype)
+        over batches of (batch objective × batch rows), scikit-learn's accumulated loss.
+        ``mask`` and ``scratch``: ``add_penalty``'s."""
+        total = 0.0
+        # Unweighted, every batch but the last has the same coefficients 1/n: made once (the
+        # step only reads them).
+        even = batch_coefficients(None, batch, net.dtype) if w is None else None
+        update, params, grads = net.optimizer.update, net.flat_values, net.flat_grads
         for b, start in enumerate(range(0, len(order), batch)):
             idx = order[start:start + batch]
             wb = None if w is None else w[idx]
             if wb is not None and not wb.sum() > 0:
                 continue                              # no weight: nothing to learn
-            coef = batch_coefficients(wb, len(idx), net.dtype)
+            coef = even if wb is None and len(idx) == batch else \
+                batch_coefficients(wb, len(idx), net.dtype)
             value = backprop.step(net, backprop.Batch(full.X[idx], full.T[idx], coef),
                                   loss).loss
             value = add_penalty(net, self.alpha, len(idx) if wb is None else wb.sum(), value,
-                                mask)
+                                mask, scratch)
             for hook in callbacks.gradient_hooks:
                 hook(b, net)
-            net.optimizer.update(net.flat_grads, net.optimizer_state, net.flat_values)
-            apply_updates(net.flat_values, net.flat_grads)
+            update(grads, net.optimizer_state, params)
+            apply_updates(params, grads)
             total += value * len(idx)
             for hook in callbacks.batch_hooks:
                 hook(b, {"loss": value, "size": len(idx)})
