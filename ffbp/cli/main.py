@@ -28,6 +28,7 @@ examples:
   ffbp explain net.ffbp xor.csv --target 3 --row 2     (a network saved with ffbp.save)
   ffbp trace model.ffbp test.csv --rows 1-5 --json
   ffbp export model.ffbp -o model.onnx
+  ffbp playground --port 8765
 
 Run 'ffbp COMMAND --help' for a command's options.
 """
@@ -118,6 +119,16 @@ def _positive_float(text):
     return value
 
 
+def _port(text):
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"must be a port number from 0 to 65535, got {text!r}")
+    return value
+
+
 def _names(text):
     return [s.strip() for s in text.split(",") if s.strip()]
 
@@ -170,7 +181,7 @@ def _layer_arg(args):
 
 
 def build_parser() -> Parser:
-    from . import commands, inspection, options, train
+    from . import commands, inspection, options, playground, train
 
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
@@ -269,6 +280,10 @@ def build_parser() -> Parser:
                 "example:\n  ffbp export model.ffbp -o model.onnx\n")
     p.add_argument("model", metavar="MODEL")
     p.add_argument("-o", "--output", required=True, metavar="FILE.onnx")
+
+    p = command("playground", playground.run_playground, "watch and poke back-propagation "
+                "live in the browser (a local web app)", playground.PLAYGROUND_EPILOG)
+    playground.add_arguments(p, _port)
     return parser
 
 
@@ -316,7 +331,8 @@ def main(argv=None) -> int:
         return exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 2
     if args.command is None:
         print("ffbp: error: a command is required: train, predict, evaluate, summary, "
-              "gradcheck, explain, trace or export (see 'ffbp --help')", file=sys.stderr)
+              "gradcheck, explain, trace, export or playground (see 'ffbp --help')",
+              file=sys.stderr)
         return 2
     try:
         if args.command == "explain":

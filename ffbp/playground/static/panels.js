@@ -1,0 +1,120 @@
+// The three panels under the network: explain (one weight's gradient as the chain rule),
+// step mode (one sample inside the network after one mini-batch) and gradient health.
+import { SERIES, drawLines, fmt } from "./views.js";
+import { weightSymbol } from "./network.js";
+
+const $ = (id) => document.getElementById(id);
+
+function el(tag, text, cls) {
+  const e = document.createElement(tag);
+  if (text !== undefined) e.textContent = text;
+  if (cls) e.className = cls;
+  return e;
+}
+
+// ffbp.explain's own text, plus the three numbers that must agree side by side: the
+// back-propagated gradient, the finite difference, and what explain reports as ∂E/∂W.
+export function showExplain(msg, L, I, J, sample) {
+  $("explain-hint").hidden = true;
+  const box = $("explain-numbers");
+  box.replaceChildren();
+  const head = el("div", `${weightSymbol(L, I, J)} for training sample ${sample + 1}`, "explain-head");
+  box.append(head);
+  const rows = [
+    ["∂E/∂W (back-propagation)", msg.backprop, "explain-backprop"],
+    ["finite difference", msg.numeric, "explain-numeric"],
+    ["weight now", msg.value, "explain-value"],
+    ["update −α ∂J/∂W", msg.update, "explain-update"],
+  ];
+  const table = el("table");
+  const tr0 = el("tr");
+  tr0.append(el("td", "∂E/∂W"));
+  const g = el("td", fmt(msg.gradient));
+  g.dataset.testid = "explain-gradient";
+  g.setAttribute("data-testid", "explain-gradient");
+  g.dataset.value = String(msg.gradient);       // full precision, for programs and tests
+  tr0.append(g);
+  table.append(tr0);
+  for (const [label, v, id] of rows) {
+    if (v === undefined || v === null) continue;
+    const tr = el("tr");
+    tr.append(el("td", label));
+    const td = el("td", fmt(v));
+    td.setAttribute("data-testid", id);
+    td.dataset.value = String(v);
+    tr.append(td);
+    table.append(tr);
+  }
+  box.append(table);
+  $("explain-text").textContent = msg.text || "";
+}
+
+// Step mode: one row per Dense layer, its units' h′ (net input), h (output) and δ.
+export function showDetail(d) {
+  const box = $("step-detail");
+  box.replaceChildren();
+  const vec = (v) => "[" + (v || []).map(fmt).join(", ") + "]";
+  box.append(el("div", `sample ${d.sample + 1}: x = ${vec(d.x)}, t = ${vec(d.t)}`, "detail-head"));
+  if (d.epoch !== undefined) {
+    box.append(el("div", `after this step: epoch ${fmt(d.epoch)}, training loss ${fmt(d.loss_train)}`, "hint"));
+  }
+  const table = el("table", undefined, "detail");
+  const head = el("tr");
+  for (const t of ["layer", "", "unit values"]) head.append(el("th", t));
+  table.append(head);
+  for (const layer of d.layers || []) {
+    const rows = [["h′ (net input)", layer.h_in], ["h (output)", layer.h], ["δ (∂E/∂h′)", layer.delta]];
+    rows.forEach(([name, values], k) => {
+      const tr = el("tr");
+      tr.append(el("td", k === 0 ? String(layer.layer) : ""));
+      tr.append(el("td", name));
+      const td = el("td", vec(values), "mono");
+      td.setAttribute("data-testid", `detail-${layer.layer}-${["h_in", "h", "delta"][k]}`);
+      tr.append(td);
+      table.append(tr);
+    });
+  }
+  box.append(table);
+  const s = d.selected;
+  if (s) {
+    const sym = s.symbol || weightSymbol(s.layer, s.i, s.j);
+    const line = `${sym} ← ${fmt(s.before)} − ${fmt(s.lr)} × ${fmt(s.gradient)} = ${fmt(s.after)}`;
+    const u = el("div", line, "update mono");
+    u.setAttribute("data-testid", "detail-update");
+    box.append(u);
+    if (s.note) box.append(el("div", s.note, "hint"));
+  } else {
+    box.append(el("div", "Click an edge to follow that weight's update here.", "hint"));
+  }
+}
+
+// Gradient health: ‖∂E/∂W‖ of each layer over time (log scale) and the diagnostics' warnings
+// with their remedies, newest first.
+export function showHealth(h) {
+  if (!h) return;
+  drawLines($("health-chart"), h.norms || [], SERIES, true);
+  const legend = $("health-legend");
+  const names = (h.layers || []).join("|");
+  if (legend.dataset.names !== names) {
+    legend.dataset.names = names;
+    legend.replaceChildren(...(h.layers || []).map((name, k) => {
+      const s = el("span", `‖∂E/∂${name}‖`);
+      s.style.color = SERIES[k % SERIES.length];
+      return s;
+    }));
+  }
+  const list = $("health-warnings");
+  const key = JSON.stringify(h.warnings || []);
+  if (list.dataset.key === key) return;
+  list.dataset.key = key;
+  list.replaceChildren();
+  const warnings = [...(h.warnings || [])].reverse();
+  if (!warnings.length) list.append(el("li", "No warnings: the gradients look healthy.", "ok"));
+  for (const w of warnings.slice(0, 6)) {
+    const li = el("li", undefined, `warn ${w.kind || ""}`);
+    li.append(el("b", `${w.kind || "warning"}${w.layer ? " (" + w.layer + ")" : ""}: `));
+    li.append(document.createTextNode(w.message || ""));
+    if (w.remedy) li.append(el("div", `Try: ${w.remedy}`, "remedy"));
+    list.append(li);
+  }
+}
