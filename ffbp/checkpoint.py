@@ -20,45 +20,50 @@ import numpy as np
 from . import _container
 from ._container import atomic_write  # noqa: F401  (ffbp.onnx writes through it)
 from .errors import ConfigError, ModelFileError, ShapeError
+from .optim.base import Scratch, StepCount
 
 FORMAT = "ffbp-checkpoint"
 VERSION = 1
 WHAT = "checkpoint"
 
 
-def _flatten_state(state, path, arrays, numbers):
-    """Walk an optimiser state (tuples, dicts, arrays, numbers) into two flat dicts. Keys
-    starting with "_" are scratch space or derived at init: not saved."""
-    if isinstance(state, dict):
-        for key, value in state.items():
-            if not str(key).startswith("_"):
-                _flatten_state(value, f"{path}/{key}", arrays, numbers)
-    elif isinstance(state, (tuple, list)):
-        for i, value in enumerate(state):
-            _flatten_state(value, f"{path}/{i}", arrays, numbers)
+def _fields(state):
+    """(name, value) of a state's entries that carry information: a NamedTuple's fields
+    (optimiser states, ``ffbp.optim``) without its ``Scratch`` work buffers, a plain tuple's
+    items by position."""
+    if isinstance(state, Scratch):
+        return []
+    names = getattr(type(state), "_fields", None)        # a NamedTuple's field names
+    if names is None:
+        return list(enumerate(state))
+    return [(name, value) for name, value in zip(names, state, strict=True)
+            if not isinstance(value, Scratch)]
+
+
+def flatten_state(state, path, arrays, numbers):
+    """Walk an optimiser state (tuples of typed states, arrays) into two flat dicts: arrays
+    become tensors, step counts JSON numbers, under paths such as
+    ``optimizer/1/mu`` (the link's position in the chain, then the field)."""
+    if isinstance(state, tuple):
+        for key, value in _fields(state):
+            flatten_state(value, f"{path}/{key}", arrays, numbers)
+    elif isinstance(state, StepCount):
+        numbers[path] = state.n
     elif isinstance(state, np.ndarray):
         arrays[path] = state
-    elif isinstance(state, (int, float, np.number, bool)):
-        numbers[path] = state.item() if isinstance(state, np.number) else state
     elif state is not None:
         raise ConfigError(f"optimiser state entry {path} of type {type(state).__name__} "
                           f"cannot be saved")
 
 
-def _restore_state(state, path, arrays, numbers):
-    """Write the saved values back into a freshly initialised state of the same shape."""
-    if isinstance(state, dict):
-        for key, value in state.items():
-            sub = f"{path}/{key}"
-            if str(key).startswith("_"):
-                continue
-            if isinstance(value, (dict, tuple, list, np.ndarray)):
-                _restore_state(value, sub, arrays, numbers)
-            elif value is not None:
-                state[key] = type(value)(numbers[sub])
-    elif isinstance(state, (tuple, list)):
-        for i, value in enumerate(state):
-            _restore_state(value, f"{path}/{i}", arrays, numbers)
+def restore_state(state, path, arrays, numbers):
+    """Write the saved values back, in place, into a freshly initialised state of the same
+    optimiser."""
+    if isinstance(state, tuple):
+        for key, value in _fields(state):
+            restore_state(value, f"{path}/{key}", arrays, numbers)
+    elif isinstance(state, StepCount):
+        state.n = int(numbers[path])
     elif isinstance(state, np.ndarray):
         state[...] = arrays[path]
 
@@ -93,7 +98,7 @@ def save_checkpoint(path, net, *, epoch: int, history, rng, extra: dict | None =
     ``CallbackList.states()``), so that early stopping, the loss tolerance and a plateau
     schedule go on after a resume exactly as they would have."""
     arrays, numbers = {}, {}
-    _flatten_state(net.optimizer_state, "optimizer", arrays, numbers)
+    flatten_state(net.optimizer_state, "optimizer", arrays, numbers)
     tensors = {"values": net.flat_values, **arrays, **_layer_buffers(net)}
     kept = {}
     for key, (name, info, cb_arrays) in (callbacks or {}).items():
@@ -252,7 +257,7 @@ def _describe(arch) -> str:
 def _restore(data: CheckpointData, path, net, rng) -> dict:
     tensors = data.tensors
     arrays, numbers = {}, {}
-    _flatten_state(net.optimizer_state, "optimizer", arrays, numbers)
+    flatten_state(net.optimizer_state, "optimizer", arrays, numbers)
     if set(arrays) != {k for k in tensors if k.startswith("optimizer")} or \
             set(numbers) != set(data["optimizer_numbers"]):
         raise ConfigError(f"checkpoint {path} was written with a different optimiser; resume "
@@ -282,7 +287,7 @@ def _restore(data: CheckpointData, path, net, rng) -> dict:
     if set(layer_rngs) != set(data["layer_rngs"]):
         raise _bad(path, "its layers' random generators do not match this network's")
     net.flat_values[...] = tensors["values"]
-    _restore_state(net.optimizer_state, "optimizer", tensors, data["optimizer_numbers"])
+    restore_state(net.optimizer_state, "optimizer", tensors, data["optimizer_numbers"])
     for key, array in buffers.items():
         array[...] = tensors[key]
     for key, generator in layer_rngs.items():

@@ -2,20 +2,54 @@
 
 Notation: g = the incoming updates (∂E/∂θ at the front of a chain), u = what a link leaves in
 their place, θ = the parameters, t = 1, 2, … the step. Every link works on the whole flat
-vector with a handful of in-place NumPy operations; scratch buffers are allocated once in
-``init`` (state keys starting with ``_``) so a step allocates nothing.
+vector with a handful of in-place NumPy operations; work buffers are allocated once in
+``init`` (the state's ``Scratch``) so a step allocates nothing. Each link's state is a typed
+``NamedTuple`` defined beside it.
 """
 
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 
 from .. import ops
 from .._validation import check_number, check_positive
 from ..errors import ConfigError
-from .base import GradientTransformation
+from .base import EmptyState, GradientTransformation, Scratch, StepCount
+
+
+class ScheduleState(NamedTuple):
+    count: StepCount           # steps taken, the schedule's argument
+
+
+class TraceState(NamedTuple):
+    trace: np.ndarray          # the momentum buffer
+    scratch: Scratch
+
+
+class AdamState(NamedTuple):
+    count: StepCount           # t − 1 before a step
+    mu: np.ndarray             # m, the first moment
+    nu: np.ndarray             # v, the second moment
+    scratch: Scratch
+
+
+class RmsState(NamedTuple):
+    nu: np.ndarray             # s, the mean square
+    scratch: Scratch
+
+
+class DecayState(NamedTuple):
+    """The state of a penalty link (L2 weight decay, L1)."""
+
+    scratch: Scratch | None    # None: the penalty is off (λ = 0 or an all-False mask)
+
+
+def _work(params) -> Scratch:
+    """A float and a bool work vector shaped like the parameters."""
+    return Scratch(np.empty_like(params), np.empty(params.shape, bool))
 
 
 def scale_by_learning_rate(learning_rate) -> GradientTransformation:
@@ -33,18 +67,18 @@ def scale_by_learning_rate(learning_rate) -> GradientTransformation:
         schedule = learning_rate
 
     def init(params, net=None):
-        return {"count": 0}
+        return ScheduleState(StepCount())
 
     def update(updates, state, params):
-        updates *= -schedule(state["count"])
-        state["count"] += 1
+        updates *= -schedule(state.count.n)
+        state.count.n += 1
 
     return GradientTransformation(init, update)
 
 
 def identity() -> GradientTransformation:
     """Leaves the updates as they are (a neutral link)."""
-    return GradientTransformation(lambda params, net=None: {}, lambda u, s, p: None)
+    return GradientTransformation(lambda params, net=None: EmptyState(), lambda u, s, p: None)
 
 
 def trace(decay: float, nesterov: bool = False) -> GradientTransformation:
@@ -53,18 +87,17 @@ def trace(decay: float, nesterov: bool = False) -> GradientTransformation:
     mu = check_number(decay, "momentum decay", 0.0, 1.0, high_open=True)
 
     def init(params, net=None):
-        return {"trace": np.zeros_like(params), "_scratch": np.empty_like(params),
-                "_mask": np.empty(params.shape, bool)}
+        return TraceState(np.zeros_like(params), _work(params))
 
     def update(updates, state, params):
-        buf = state["trace"]
+        buf, work = state.trace, state.scratch
         buf *= mu
         buf += updates
         # a momentum whose gradient is zero decays into slow subnormal numbers
-        ops.flush_denormals(buf, state["_scratch"], state["_mask"])
+        ops.flush_denormals(buf, work.values, work.flags)
         if nesterov:
-            np.multiply(buf, mu, out=state["_scratch"])
-            updates += state["_scratch"]
+            np.multiply(buf, mu, out=work.values)
+            updates += work.values
         else:
             np.copyto(updates, buf)
 
@@ -86,15 +119,16 @@ def scale_by_adam(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8,
     eps = check_number(eps, "eps", 0.0)
 
     def init(params, net=None):
-        return {"count": 0, "mu": np.zeros_like(params), "nu": np.zeros_like(params),
-                "_scratch": np.empty_like(params), "_mask": np.empty(params.shape, bool)}
+        return AdamState(StepCount(), np.zeros_like(params), np.zeros_like(params),
+                         _work(params))
 
     def update(updates, state, params):
-        t = state["count"] = state["count"] + 1
-        m, v, tmp = state["mu"], state["nu"], state["_scratch"]
+        state.count.n += 1
+        t, work = state.count.n, state.scratch
         c1, c2 = 1.0 - b1 ** t, math.sqrt(1.0 - b2 ** t)
         e = eps / c2 if eps_before_correction else eps
-        ops.adam_direction_(updates, m, v, b1, b2, e, c1, c2, tmp, state["_mask"])
+        ops.adam_direction_(updates, state.mu, state.nu, b1, b2, e, c1, c2, work.values,
+                            work.flags)
 
     return GradientTransformation(init, update)
 
@@ -108,11 +142,11 @@ def scale_by_rms(decay: float = 0.99, eps: float = 1e-8) -> GradientTransformati
     eps = check_number(eps, "eps", 0.0)
 
     def init(params, net=None):
-        return {"nu": np.zeros_like(params), "_scratch": np.empty_like(params),
-                "_mask": np.empty(params.shape, bool)}
+        return RmsState(np.zeros_like(params), _work(params))
 
     def update(updates, state, params):
-        ops.rms_direction_(updates, state["nu"], rho, eps, state["_scratch"], state["_mask"])
+        work = state.scratch
+        ops.rms_direction_(updates, state.nu, rho, eps, work.values, work.flags)
 
     return GradientTransformation(init, update)
 
@@ -133,6 +167,17 @@ def _resolve_mask(mask, params, net):
     return mask
 
 
+def _penalty_state(lam, mask, params, net) -> DecayState:
+    """The state of a penalty link (L2 or L1) with strength λ on the masked entries."""
+    m = _resolve_mask(mask, params, net)
+    if lam == 0.0 or (m is not None and not m.any()):
+        return DecayState(None)
+    # λ·mask as a float vector: one multiply applies the penalty only where it belongs, with
+    # no boolean indexing (which would copy) and no loop over parameters.
+    coef = None if m is None or m.all() else m.astype(params.dtype) * params.dtype.type(lam)
+    return DecayState(Scratch(np.empty_like(params), coef=coef))
+
+
 def add_decayed_weights(weight_decay: float, mask=None) -> GradientTransformation:
     """Weight decay: u ← g + λ θ where the mask is True (the gradient of ½λ‖W‖²).
 
@@ -143,29 +188,22 @@ def add_decayed_weights(weight_decay: float, mask=None) -> GradientTransformatio
     lam = check_number(weight_decay, "weight_decay", 0.0)
 
     def init(params, net=None):
-        m = _resolve_mask(mask, params, net)
-        if lam == 0.0 or (m is not None and not m.any()):
-            return {}
-        state = {"_scratch": np.empty_like(params)}
-        if m is not None and not m.all():
-            # λ·mask as a float vector: one multiply applies decay only where it belongs,
-            # with no boolean indexing (which would copy) and no loop over parameters.
-            state["_coef"] = m.astype(params.dtype) * params.dtype.type(lam)
-        return state
+        return _penalty_state(lam, mask, params, net)
 
     def update(updates, state, params):
-        if not state:
+        work = state.scratch
+        if work is None:
             return
-        coef = state.get("_coef", lam)
-        np.multiply(params, coef, out=state["_scratch"])
-        updates += state["_scratch"]
+        np.multiply(params, lam if work.coef is None else work.coef, out=work.values)
+        updates += work.values
 
     def penalty(params, state):
         """½ Σ λᵢ θᵢ² over the decayed entries (0 when decay is off)."""
-        if not state:
+        work = state.scratch
+        if work is None:
             return 0.0
-        np.multiply(params, state.get("_coef", lam), out=state["_scratch"])
-        return 0.5 * float(params @ state["_scratch"])
+        np.multiply(params, lam if work.coef is None else work.coef, out=work.values)
+        return 0.5 * float(params @ work.values)
 
     return GradientTransformation(init, update, penalty)
 
@@ -182,29 +220,24 @@ def add_l1_penalty(l1: float, mask=None) -> GradientTransformation:
     lam = check_number(l1, "l1", 0.0)
 
     def init(params, net=None):
-        m = _resolve_mask(mask, params, net)
-        if lam == 0.0 or (m is not None and not m.any()):
-            return {}
-        state = {"_scratch": np.empty_like(params)}
-        if m is not None and not m.all():
-            # λ·mask as a float vector, as add_decayed_weights: one multiply, no indexing.
-            state["_coef"] = m.astype(params.dtype) * params.dtype.type(lam)
-        return state
+        return _penalty_state(lam, mask, params, net)
 
     def update(updates, state, params):
-        if not state:
+        work = state.scratch
+        if work is None:
             return
-        np.sign(params, out=state["_scratch"])
-        state["_scratch"] *= state.get("_coef", lam)
-        updates += state["_scratch"]
+        np.sign(params, out=work.values)
+        np.multiply(work.values, lam if work.coef is None else work.coef, out=work.values)
+        updates += work.values
 
     def penalty(params, state):
         """Σ λᵢ |θᵢ| over the penalised entries (0 when the penalty is off)."""
-        if not state:
+        work = state.scratch
+        if work is None:
             return 0.0
-        np.abs(params, out=state["_scratch"])
-        state["_scratch"] *= state.get("_coef", lam)
-        return float(state["_scratch"].sum())
+        np.abs(params, out=work.values)
+        np.multiply(work.values, lam if work.coef is None else work.coef, out=work.values)
+        return float(work.values.sum())
 
     return GradientTransformation(init, update, penalty)
 
@@ -224,7 +257,7 @@ def clip_by_global_norm(max_norm: float) -> GradientTransformation:
         if coef < 1.0:
             updates *= coef
 
-    return GradientTransformation(lambda params, net=None: {}, update)
+    return GradientTransformation(lambda params, net=None: EmptyState(), update)
 
 
 def clip(max_value: float) -> GradientTransformation:
@@ -235,4 +268,4 @@ def clip(max_value: float) -> GradientTransformation:
     def update(updates, state, params):
         np.clip(updates, -c, c, out=updates)
 
-    return GradientTransformation(lambda params, net=None: {}, update)
+    return GradientTransformation(lambda params, net=None: EmptyState(), update)
