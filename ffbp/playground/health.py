@@ -1,0 +1,103 @@
+"""Gradient health for the page: each Dense layer's raw gradient norm ‖∂E/∂Wᵏ‖ step by
+step (thinned to at most ``MAX_POINTS``), and the warnings of ``ffbp.diagnostics`` as they
+fire. The rules (vanishing, exploding, saturated, dead) are ``GradientHealth``'s; this module
+only drives that callback the way ``fit`` does and turns its messages into the page's
+{kind, layer, message, remedy}.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+
+from ..diagnostics import REMEDIES, GradientHealth
+from ..history import History
+from ..layers.dense import Dense
+
+MAX_POINTS = 500
+#: diagnostics' kinds folded into the four the page names.
+_KIND = {"vanishing": "vanishing", "vanishing_relu": "vanishing", "saturated": "saturated",
+         "exploding": "exploding", "nonfinite": "exploding", "large_gradient": "exploding",
+         "dead": "dead", "all_dead": "dead"}
+
+
+class Thinned:
+    """A series that keeps at most ``limit`` points: when full, every second point is
+    dropped and from then on only every ``stride``-th step is recorded (stride doubles)."""
+
+    def __init__(self, width: int, limit: int = MAX_POINTS):
+        self.limit, self.stride = limit, 1
+        self.x: list = []
+        self.ys: list = [[] for _ in range(width)]
+
+    def due(self, x: int) -> bool:
+        return x % self.stride == 0
+
+    def add(self, x, values) -> None:
+        self.x.append(x)
+        for series, v in zip(self.ys, values, strict=True):
+            series.append(v)
+        if len(self.x) > self.limit:
+            self.stride *= 2
+            keep = [k for k, xk in enumerate(self.x) if xk % self.stride == 0]
+            self.x = [self.x[k] for k in keep]
+            self.ys = [[s[k] for k in keep] for s in self.ys]
+
+
+class Health:
+    """Watches one network's training (the session calls the hooks in ``fit``'s order)."""
+
+    def __init__(self, net, probe):
+        dense = [n for n, layer in enumerate(net.layers) if isinstance(layer, Dense)]
+        #: "layer2.W" (ffbp's name) -> "W2" (the page's, the tutorials' superscript)
+        self.page_names = {f"layer{n}.W": f"W{k + 1}" for k, n in enumerate(dense)}
+        #: an activation layer's index -> the Dense layer number it follows
+        self.unit_layers = {f"layer{n + 1}": k + 1 for k, n in enumerate(dense)}
+        self.weights = [layer.W for layer in (net.layers[n] for n in dense)]
+        self.norms = Thinned(len(dense))
+        self.monitor = GradientHealth(probe=probe, warn=False)
+        self.monitor.on_train_begin(net, History())
+        self.warnings: list = []
+
+    def on_gradients(self, step: int, batch: int, net) -> None:
+        """After the step, before the optimiser: p.grad is the raw ∂E/∂W."""
+        if self.norms.due(step):
+            self.norms.add(step, [math.sqrt(float(np.dot(g, g))) for g in
+                                  (w.grad.reshape(-1) for w in self.weights)])
+        self.monitor.on_gradients(batch, net)
+
+    def on_batch_end(self, batch: int, loss: float, size: int) -> None:
+        self.monitor.on_batch_end(batch, {"loss": loss, "size": size})
+        self._collect()
+
+    def on_epoch_end(self, epoch: int, loss: float) -> None:
+        self.monitor.on_epoch_end(epoch, {"loss": loss})
+        self._collect()
+
+    def _collect(self):
+        for message in self.monitor.messages[len(self.warnings):]:
+            self.warnings.append(self._parse(message))
+
+    def _parse(self, message: str) -> dict:
+        text, _, remedy = message.partition(" Remedies: ")
+        remedy = remedy.rstrip(".")
+        kinds = [k for k, r in REMEDIES.items() if r == remedy]
+        # Several kinds share one remedy; the message's own words say which it is.
+        kind = next((_KIND[k] for k in kinds if k.split("_")[0] in text.lower()),
+                    _KIND[kinds[0]] if kinds else "other")
+        layer = None
+        for name, page in self.page_names.items():
+            if name in text:
+                layer = int(page[1:])
+                break
+        if layer is None:
+            found = re.search(r"\blayer(\d+)\b", text)
+            layer = self.unit_layers.get(found.group(0)) if found else None
+        return {"kind": kind, "layer": layer, "message": text, "remedy": remedy}
+
+    def as_dict(self) -> dict:
+        return {"layers": [f"W{k + 1}" for k in range(len(self.weights))],
+                "steps": list(self.norms.x), "norms": [list(s) for s in self.norms.ys],
+                "warnings": list(self.warnings)}
