@@ -57,18 +57,24 @@ def plot_history(history, path, size=SIZE, dpi=100, logy: bool = False):
     losses = [k for k in ("loss", "val_loss") if k in metrics]
     floor = log_floor(metrics[k] for k in losses)
     zeros = False
-    for key, style in zip(losses, ("-", "--"), strict=False):
+    # one legend for both panels: the same colour and dash is the same data set in each
+    name = {"loss": "training", "val_loss": "validation", "accuracy": "training",
+            "val_accuracy": "validation"}
+    for key in losses:
+        style = "--" if key.startswith("val_") else "-"
         if logy:
             zeros |= plot_log_series(axes[0], epochs, metrics[key], floor, linestyle=style,
-                                     label=key, gid=key)
+                                     color=f"C{int(style == '--')}", label=name[key], gid=key)
         else:
-            axes[0].plot(epochs[:len(metrics[key])], finite(metrics[key]), style, label=key,
-                         gid=key)
+            axes[0].plot(epochs[:len(metrics[key])], finite(metrics[key]), style,
+                         color=f"C{int(style == '--')}", label=name[key], gid=key)
     if zeros:
         zero_legend_entry(axes[0], floor)
     axes[0].set(xlabel="epoch", ylabel="loss E", title="loss", yscale="log" if logy else "linear")
-    for key, style in zip(acc, ("-", "--"), strict=False):
-        axes[1].plot(epochs[:len(metrics[key])], metrics[key], style, label=key, gid=key)
+    for key in acc:
+        style = "--" if key.startswith("val_") else "-"
+        axes[1].plot(epochs[:len(metrics[key])], metrics[key], style,
+                     color=f"C{int(style == '--')}", label=name[key], gid=key)
     if acc:
         axes[1].set(xlabel="epoch", ylabel="accuracy", title="accuracy")
     for ax in axes:

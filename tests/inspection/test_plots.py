@@ -97,6 +97,9 @@ def test_loss_curves_are_the_history_values(trained):
         (line,) = lines(ax, key)
         assert list(line.get_xdata()) == list(range(1, history.epochs + 1))
         assert list(line.get_ydata()) == history[key]
+    # one legend for both panels: a data set has the same colour and dash in each
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["training", "validation"]
+    assert lines(loss_ax, "val_loss")[0].get_color() == lines(acc_ax, "val_accuracy")[0].get_color()
 
 
 class Record:
