@@ -23,7 +23,15 @@ MAX_GRID = 200
 
 
 def _picture(values) -> list:
-    return np.round(values, DIGITS).tolist()
+    # JSON has no NaN or infinity (the page's JSON.parse would fail): an overflowing
+    # network draws as the largest finite value instead.
+    return np.round(np.nan_to_num(values, nan=0.0, posinf=1e300, neginf=-1e300),
+                    DIGITS).tolist()
+
+
+def finite(value):
+    """A float for JSON: None where it is NaN or infinite."""
+    return float(value) if np.isfinite(value) else None
 
 
 def _grid(session, n):
@@ -53,9 +61,9 @@ def snapshot(session, n: int = 50) -> dict:
     curve = session.curve
     return {
         "epoch": status["epoch"], "steps": status["steps"],
-        "loss_train": train, "loss_test": test,
-        "curve": {"steps": list(curve.x), "train": list(curve.ys[0]),
-                  "test": list(curve.ys[1])},
+        "loss_train": finite(train), "loss_test": finite(test),
+        "curve": {"steps": list(curve.x), "train": [finite(v) for v in curve.ys[0]],
+                  "test": [finite(v) for v in curve.ys[1]]},
         "layout": [net.n_features, *(net.layers[k].out_features for k in dense)],
         "features": list(d.inputs),
         "weights": [net.layers[k].W.value.tolist() for k in dense],

@@ -64,8 +64,10 @@ class Health:
     def on_gradients(self, step: int, batch: int, net) -> None:
         """After the step, before the optimiser: p.grad is the raw ∂E/∂W."""
         if self.norms.due(step):
-            self.norms.add(step, [math.sqrt(float(np.dot(g, g))) for g in
-                                  (w.grad.reshape(-1) for w in self.weights)])
+            norms = [math.sqrt(float(np.dot(g, g))) for g in
+                     (w.grad.reshape(-1) for w in self.weights)]
+            # None for JSON where a norm overflowed (the step that diverged)
+            self.norms.add(step, [v if math.isfinite(v) else None for v in norms])
         self.monitor.on_gradients(batch, net)
 
     def on_batch_end(self, batch: int, loss: float, size: int) -> None:

@@ -4,6 +4,8 @@ in float64, the update by the rule W ← W − α ∂E/∂W)."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -160,6 +162,16 @@ def test_divergence_stops_training_and_keeps_finite_weights():
     snap = s.snapshot()
     assert snap["diverged"] and "diverged at step" in snap["diverged"]
     assert np.isfinite(s.network.flat_values).all() and snap["steps"] < 50
+    json.dumps(snap, allow_nan=False)          # the page's JSON.parse takes no NaN/inf
+
+
+def test_every_answer_is_strict_json():
+    s = Session({"dataset": "multigauss", "hidden": []})
+    s.train(30)
+    s.select(1, 2, 1)
+    for answer in (s.config, s.snapshot(grid=10), s.points(), s.step_detail(3),
+                   s.step_detail(3, step=False), s.explain(1, 1, 1, 0)):
+        assert json.loads(json.dumps(answer, allow_nan=False)) == answer
 
 
 def _one_hidden_by_hand(W1, b1, W2, b2, x, t):
