@@ -9,9 +9,9 @@ Which rows a rank reads:
   whole lines: a line belongs to the rank whose range holds its first byte. (A CSV whose
   quoted fields contain line breaks cannot be split this way: convert it to Parquet.)
 
-The preprocessing is then the same as one process would fit on the whole table: means and
-standard deviations merge exactly from each part's (count, mean, M2), category sets and class
-labels by union, the task from each part's distinct target values.
+``ffbp.tabular.prepare`` then fits the same preprocessing as one process would on the whole
+table: means and standard deviations merge exactly from each part's (count, mean, M2),
+category sets and class labels by union, the task from each part's distinct target values.
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ import numpy as np
 from ..data import shard
 from ..errors import DataError
 from . import data
-from . import target as target_column
 
 
 def read_own_rows(path, comm, text=()):
@@ -112,26 +111,6 @@ def _line_start(f, offset, begin) -> int:
         return offset
     f.readline()
     return f.tell()
-
-
-def fit_preprocessing(train_df, all_df, opts, path, comm):
-    """(task, why, feature specs, target spec) fitted on every rank's rows together."""
-    target, task = opts["target"], opts["task"]
-    parts = comm.allgather(target_column.summarize_target(all_df[target], task, target, path))
-    task, why = target_column.decide_task(parts, task, target)
-    names = data.feature_columns(train_df, target, opts["categorical"], opts["drop"], path)
-    numeric = {name: data.is_numeric_column(train_df[name]) for name in names}
-    kinds = comm.allgather(numeric)
-    numeric = {name: all(k.get(name, False) for k in kinds) for name in names}
-    features = comm.allgather(data.summarize_features(
-        train_df, target, opts["categorical"], opts["drop"], path, numeric))
-    if any([f["name"] for f in part] != names for part in features):
-        raise DataError(f"{path}: the parts of the table read by the ranks have different "
-                        f"columns")
-    targets = comm.allgather(target_column.summarize_target_values(all_df[target], train_df[target],
-                                                          target, task, path))
-    return (task, why, data.merge_features(features),
-            target_column.merge_target(targets, target, task, path))
 
 
 def sum_metrics(comm, sums: dict) -> dict:

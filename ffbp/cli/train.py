@@ -6,12 +6,9 @@ trains on it (``ffbp.cli.shards``); rank 0 writes the model and prints the resul
 from __future__ import annotations
 
 import inspect
-import math
 import os
 import sys
 import time
-
-import numpy as np
 
 from .. import DivergenceError, optim
 from .. import losses as _losses
@@ -19,12 +16,9 @@ from .._validation import lookup
 from ..data import ArraySource
 from ..distributed import Comm, world
 from ..errors import ConfigError, DataError, FFBPError
-from ..mlp import mlp
-from ..tabular import fitting
+from ..tabular import prepare
 from . import data, options, paths, shards, train_report
-from . import target as target_column
 from .commands import (
-    CLI_FORMAT,
     finish_metrics,
     labels_text,
     loss_targets,
@@ -35,35 +29,8 @@ from .progress import CsvLog, EpochLines
 
 
 # -- building ----------------------------------------------------------------------------
-def resolve_loss(name, task, n_classes):
-    """(the loss for ``name`` or the task's default, whether it is a two-class loss with
-    one output), checked against the task (``ffbp.tabular``'s rule, with the command's
-    remedy)."""
-    try:
-        return fitting.resolve_loss(name, task, n_classes)
-    except ConfigError as exc:
-        if "task is" in str(exc):
-            raise ConfigError(f"{exc} (choose another --loss, or --task)") from None
-        raise
-
-
 def _loss_name(loss) -> str:
     return next(name for name, cls in _losses.LOSSES.items() if type(loss) is cls)
-
-
-def build_network(n_inputs, n_outputs, opts, loss):
-    """The MLP of the options (``ffbp.mlp``), ending in the output layer the loss needs."""
-    output = next(iter(loss.requires)) if loss.requires else None   # Softmax, Sigmoid, ...
-    return mlp(n_inputs, opts["hidden"], n_outputs, opts["activation"], output=output,
-               init=opts["init"], seed=opts["seed"], dtype=np.dtype(opts["dtype"]))
-
-
-def make_optimizer(opts):
-    make = lookup(opts["optimizer"], optim.ALIASES, "optimizer")
-    kwargs = {k: v for k, v in (("learning_rate", opts["lr"]),
-                                ("weight_decay", opts["weight_decay"]),
-                                ("clip_norm", opts["clip_norm"])) if v is not None}
-    return make(**kwargs)
 
 
 def _world(opts):
@@ -164,6 +131,8 @@ def describe(net, loss, opts, task, why, spec, features, path, n, n_val):
 
 
 def run_train(args) -> int:
+    """read → preprocess and build (``ffbp.tabular.prepare``, as ``fit_table``) → fit →
+    save and report."""
     opts = options.resolve(args)
     comm = _world(opts)
     # Without --checkpoint, a checkpoint is written only if training is interrupted, so that
@@ -171,76 +140,104 @@ def run_train(args) -> int:
     checkpoint = opts["checkpoint"] or f"{opts['output']}.ckpt"
     if comm.is_root:                   # refuse bad output paths before any work
         check_paths(args, opts, checkpoint)
-    path = args.data
-    if opts["distributed"]:
-        df, label = shards.read_own_rows(path, comm)
-        df = shards.agree_on_types(df, path, comm)
-        shards.number_rows(df, comm)
-    else:
-        df, label = data.read_table(path), path
-    target = opts["target"]
-    y_all = data.column(df, target, label, "target column")
-    target_column.check_target(y_all, target, label)
-
-    n_part = len(df)
-    n_val = math.ceil(opts["validation_split"] * n_part) if opts["validation_split"] else 0
-    if n_val and n_part - n_val < 2:
-        raise DataError(f"{label} has {n_part} rows: too few to hold out "
-                        f"{opts['validation_split']} for validation (use --validation-split 0)")
-    # each rank holds out its own share of its rows (one process: [seed, 2] as always)
-    order = np.random.default_rng([opts["seed"], 2, *([comm.rank] if comm.size > 1 else [])]
-                                  ).permutation(n_part)
-    train_df = df.iloc[np.sort(order[n_val:])]
-    val_df = df.iloc[np.sort(order[:n_val])]
-
-    task, why, features, spec = shards.fit_preprocessing(train_df, df, opts, label, comm)
-    n, n_val = (sum(v) for v in zip(*comm.allgather((n_part, n_val)), strict=True))
-    n_classes = len(spec.get("classes", ()))
-    loss, binary = resolve_loss(opts["loss"], task, n_classes)
-    n_outputs = 1 if task == "regression" or binary else n_classes
-    X_train = data.transform(train_df, features, label)
-    y_train = target_column.encode_target(train_df[target], spec, label)
-    net = build_network(len(data.input_names(features)), n_outputs, opts, loss)
-    optimizer = make_optimizer(opts)
-    X_val = data.transform(val_df, features, label)
-    y_val = target_column.encode_target(val_df[target], spec, label)
-    validation = (X_val, loss_targets(y_val, net)) if n_val else None
-    if opts["early_stopping"] is None:          # the default: on with a validation split
-        opts["early_stopping"] = n_val > 0
+    df, label = read_rows(args.data, opts, comm)
+    prepared = prepare_rows(df, label, opts, comm)
+    net = prepared.net
     settings = {k: v for k, v in opts.items()
                 if k not in ("output", "quiet", "checkpoint", "resume", "distributed",
                              "log_format", "log_file")}
-    settings["loss"] = _loss_name(loss)
-    net.metadata = {"ffbp_cli": CLI_FORMAT, "target": spec, "task_reason": why,
-                    "features": features, "inputs": data.input_names(features),
-                    "training": {"data": str(path), "rows": n - n_val, "validation_rows": n_val,
-                                 "options": settings}}
-    if comm.size > 1:
-        net.metadata["training"]["ranks"] = comm.size
+    settings["loss"] = _loss_name(prepared.loss)
+    net.metadata["training"].update(data=str(args.data), options=settings)
+    if comm.is_root:
+        print("\n".join(describe(net, prepared.loss, opts, prepared.task, prepared.why,
+                                 prepared.spec, prepared.features, args.data, prepared.n,
+                                 prepared.n_val)), flush=True)
+    report = dict(settings=settings, task=prepared.task, X=prepared.X_train,
+                  y=prepared.y_train, names=train_report.input_labels(prepared.features),
+                  summary={"table": str(args.data), "training rows": prepared.n -
+                           prepared.n_val, "validation rows": prepared.n_val,
+                           "inputs": net.n_features, "task": prepared.task})
+    start = time.perf_counter()
+    history, health = train(prepared, opts, comm, checkpoint, report)
+    seconds = time.perf_counter() - start
+    results = {"train": _metrics(net, prepared.X_train, prepared.y_train, comm)}
+    if prepared.n_val:
+        results["validation"] = _metrics(net, prepared.X_val, prepared.y_val, comm)
+    net.metadata["training"].update(
+        epochs_run=history.epochs, stop_reason=history.stop_reason,
+        metrics={name: {k: v for k, v in m.items() if k != "confusion_matrix"}
+                 for name, m in results.items()})
+    if not comm.is_root:                        # one rank writes and speaks for the job
+        return 0
+    save_model(net, opts, checkpoint)
+    kept = ("" if history.best_epoch is None
+            else f"; kept the weights of epoch {history.best_epoch + 1}")
+    print(f"trained {history.epochs} epochs in {seconds:.2f} s ({history.stop_reason}{kept})")
+    print(metric_table(results))
+    print(f"saved {opts['output']}")
+    if health is not None and health.messages:
+        print(f"diagnostics: {len(health.messages)} warning(s), see above")
+    if opts["report"]:
+        try:
+            page = train_report.write(opts["report"], net, history, health, final=results,
+                                      **report)
+        except DataError as exc:
+            raise DataError(f"{exc} (the model was saved to {opts['output']})") from None
+        print(f"report: {page}")
+    return 0
 
+
+def read_rows(path, opts, comm):
+    """(the table's rows, a label for messages): all of them, or with --distributed this
+    rank's part (``ffbp.cli.shards``), its column types agreed with the other ranks."""
+    if not opts["distributed"]:
+        return data.read_table(path), path
+    df, label = shards.read_own_rows(path, comm)
+    df = shards.agree_on_types(df, path, comm)
+    shards.number_rows(df, comm)
+    return df, label
+
+
+def prepare_rows(df, label, opts, comm) -> prepare.PreparedTable:
+    """``ffbp.tabular.prepare_table`` with the command's options, its errors naming the
+    command's flags; the early-stopping default resolved (on with a validation split)."""
+    try:
+        prepared = prepare.prepare_table(df, opts["target"],
+                                         {k: opts[k] for k in prepare.OPTIONS}, label, comm)
+    except ConfigError as exc:
+        if "task is" in str(exc):
+            raise ConfigError(f"{exc} (choose another --loss, or --task)") from None
+        raise
+    except DataError as exc:
+        text = str(exc).replace("(use validation_split=0)", "(use --validation-split 0)")
+        raise DataError(text) from None
+    if opts["early_stopping"] is None:
+        opts["early_stopping"] = prepared.n_val > 0
+    return prepared
+
+
+def train(prepared, opts, comm, checkpoint, report):
+    """Fit the prepared network with the command's progress, diagnostics and checkpoints:
+    (history, the GradientHealth watcher or None). A diverged run keeps its last finite
+    weights beside the model (and writes its report); a checkpoint that cannot be written
+    stops with a one-line error."""
+    net = prepared.net
     health = None
-    if opts["diagnostics"] and comm.is_root and len(X_train):
+    if opts["diagnostics"] and comm.is_root and len(prepared.X_train):
         from ..diagnostics import GradientHealth
 
-        probe = slice(0, min(256, len(X_train)))     # a fixed batch: comparable epoch to epoch
-        health = GradientHealth(probe=(X_train[probe], loss_targets(y_train[probe], net)))
-    if comm.is_root:
-        print("\n".join(describe(net, loss, opts, task, why, spec, features, path, n, n_val)),
-              flush=True)
+        probe = slice(0, min(256, len(prepared.X_train)))   # a fixed batch, epoch to epoch
+        health = GradientHealth(probe=(prepared.X_train[probe],
+                                       loss_targets(prepared.y_train[probe], net)))
     hooks, verbose = progress(opts, comm, opts["epochs"])
     keep = train_report.KeepHistory()       # a diverged run's report needs its history
     hooks = [*hooks, keep] if opts["report"] and comm.is_root else hooks
-    train_data = (X_train, loss_targets(y_train, net))
+    train_data, validation = prepared.training_data, prepared.validation_data
     if opts["distributed"]:         # every rank trains on its own rows (see ffbp.cli.shards)
         train_data = (ArraySource(*train_data, partitioned=True), None)
         validation = validation and ArraySource(*validation, partitioned=True)
-    report = dict(settings=settings, task=task, X=X_train, y=y_train,
-                  names=train_report.input_labels(features),
-                  summary={"table": str(path), "training rows": n - n_val,
-                           "validation rows": n_val, "inputs": net.n_features, "task": task})
-    start = time.perf_counter()
     try:
-        history = net.fit(*train_data, loss=loss, optimizer=optimizer,
+        history = net.fit(*train_data, loss=prepared.loss, optimizer=prepared.optimizer,
                           epochs=opts["epochs"], batch_size=opts["batch_size"],
                           validation_data=validation, early_stopping=opts["early_stopping"],
                           patience=opts["patience"], seed=opts["seed"],
@@ -261,16 +258,11 @@ def run_train(args) -> int:
             raise
         raise DataError(f"cannot write the checkpoint to {checkpoint}: {paths.reason(exc)}; "
                         f"training stopped and the model was not written") from None
-    seconds = time.perf_counter() - start
-    results = {"train": _metrics(net, X_train, y_train, comm)}
-    if n_val:
-        results["validation"] = _metrics(net, X_val, y_val, comm)
-    net.metadata["training"].update(
-        epochs_run=history.epochs, stop_reason=history.stop_reason,
-        metrics={name: {k: v for k, v in m.items() if k != "confusion_matrix"}
-                 for name, m in results.items()})
-    if not comm.is_root:                        # one rank writes and speaks for the job
-        return 0
+    return history, health
+
+
+def save_model(net, opts, checkpoint) -> None:
+    """Write the model to -o atomically; if that fails, say where the weights still are."""
     from ..io import save
 
     if opts["checkpoint"]:
@@ -283,22 +275,6 @@ def run_train(args) -> int:
         paths.write_file(opts["output"], "the model", lambda p: save(net, p))
     except DataError as exc:
         raise DataError(f"{exc}{lost}") from None
-
-    kept = ("" if history.best_epoch is None
-            else f"; kept the weights of epoch {history.best_epoch + 1}")
-    print(f"trained {history.epochs} epochs in {seconds:.2f} s ({history.stop_reason}{kept})")
-    print(metric_table(results))
-    print(f"saved {opts['output']}")
-    if health is not None and health.messages:
-        print(f"diagnostics: {len(health.messages)} warning(s), see above")
-    if opts["report"]:
-        try:
-            page = train_report.write(opts["report"], net, history, health, final=results,
-                                      **report)
-        except DataError as exc:
-            raise DataError(f"{exc} (the model was saved to {opts['output']})") from None
-        print(f"report: {page}")
-    return 0
 
 
 def _report_divergence(opts, exc, net, history, health, report) -> None:

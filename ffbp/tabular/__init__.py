@@ -10,7 +10,10 @@
     features.py  the feature preprocessing (standardise, impute, one-hot), fitted in parts
     target.py    the target: task, classes or scaling, encoding
     metrics.py   classification and regression metrics in NumPy
-    model.py     TableModel (a Network with its preprocessing) and fit_table
+    model.py     TableModel (a Network with its preprocessing)
+    prepare.py   from a table to training: held-out rows, fitted preprocessing, the network
+                 and optimiser (one path for fit_table and ffbp train, MPI ranks included)
+    fitting.py   fit_table, and the training metrics both report
 
 The ``ffbp`` command (``ffbp.cli``) is built on this package. Needs pandas (and pyarrow
 for Parquet): ``pip install "ffbp[cli]"``; importing it does not.

@@ -199,3 +199,9 @@ def test_fit_table_options(models):
     assert model.evaluate(case["test_csv"])["rows"] == 53
     with pytest.raises(ffbp.DataError, match="no target column 'kind'"):
         ffbp.fit_table(case["train_csv"], "kind")
+
+
+def test_fit_table_names_an_unknown_option(models):
+    case = models["classifier"]
+    with pytest.raises(ffbp.ConfigError, match=r"'weight_decy' \(did you mean 'weight_decay'\?\)"):
+        ffbp.fit_table(case["train_csv"], "cultivar", weight_decy=1e-3)
