@@ -96,13 +96,18 @@ class Tab:
             await self.ws.send_text(text)
 
     def snapshot_text(self) -> str:
-        """A snapshot as the frame's text, built in the calling thread (the JSON of a
-        50×50 grid per unit is the expensive part of a frame, so not on the event loop)."""
+        return self.snapshot_frame()[0]
+
+    def snapshot_frame(self) -> tuple[str, str | None]:
+        """(a snapshot as the frame's text, the divergence message or None), built in the
+        calling thread: the JSON of a 50×50 grid per unit is the expensive part of a frame,
+        so it stays off the event loop."""
         with self.lock:
             snap = self.session.snapshot()
+        diverged = snap.get("diverged")
         if self.packed:
             snap = pack_maps(snap)
-        return json.dumps({"type": "snapshot", **snap})
+        return json.dumps({"type": "snapshot", **snap}), diverged
 
     async def send_snapshot(self):
         await self.send("snapshot", text=await run_in_threadpool(self.snapshot_text))
@@ -131,30 +136,37 @@ class Tab:
         self.thread = None
 
     def _play(self):
-        steps, sent = 1, None                 # steps per slice, adapted to CHUNK_SECONDS
-        next_frame = time.perf_counter()
-        started = time.perf_counter()
+        sent, per_step = None, 1e-4         # the last frame's send; seconds a step takes
+        next_frame = started = time.perf_counter()
         try:
             while self.playing.is_set():
-                with self.lock:
-                    t0 = time.perf_counter()
-                    self.session.train(steps)
-                    took = time.perf_counter() - t0
-                self.stats["steps"] += steps
-                if took < CHUNK_SECONDS / 2:
-                    steps *= 2
-                elif took > CHUNK_SECONDS * 2 and steps > 1:
-                    steps //= 2
                 now = time.perf_counter()
                 # A frame is due and the last one has left: a slow page gets fewer frames,
                 # never a queue of stale ones.
                 if now >= next_frame and (sent is None or sent.done()):
-                    next_frame = now + FRAME
-                    text = self.snapshot_text()
+                    # on a fixed beat (25 a second), not FRAME after the last frame left:
+                    # the time a frame takes to build must not slow the beat; after a
+                    # stall, no burst to catch up (frames stay ≥ FRAME/2 apart)
+                    next_frame = max(next_frame + FRAME, now + FRAME / 2)
+                    text, diverged = self.snapshot_frame()
                     sent = asyncio.run_coroutine_threadsafe(self.send("snapshot", text=text),
                                                             self.loop)
                     self.stats["frames"] += 1
-        except Exception as exc:              # divergence, a bad setting: tell the page
+                    if diverged:
+                        self.playing.clear()
+                        self._post("error", {"message": diverged})
+                    continue
+                # Train until the next frame is due, in slices short enough that a pause
+                # or another call into the session waits at most CHUNK_SECONDS.
+                budget = min(CHUNK_SECONDS, max(next_frame - now, CHUNK_SECONDS / 5))
+                steps = max(1, int(budget / per_step))
+                with self.lock:
+                    t0 = time.perf_counter()
+                    self.session.train(steps)
+                    took = time.perf_counter() - t0
+                per_step = 0.7 * per_step + 0.3 * took / steps
+                self.stats["steps"] += steps
+        except Exception as exc:              # a bad setting, a bug: tell the page
             self.playing.clear()
             self._post("error", {"message": one_line(exc)})
         finally:

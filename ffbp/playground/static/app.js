@@ -276,9 +276,11 @@ function render() {
   $("epoch").textContent = String(Math.floor(snap.epoch));
   $("loss-train").textContent = snap.loss_train.toFixed(3);
   $("loss-test").textContent = snap.loss_test.toFixed(3);
+  // built-in data: the seven features by key, those in the config feeding the network;
+  // an upload: its columns, all feeding it (the snapshot's labels)
   const upload = c.dataset === "upload";
   const all = upload ? snap.features : FEATURES;
-  view.build(snap.layout, all, snap.features, !upload);
+  view.build(snap.layout, all, upload ? snap.features : c.features, !upload);
   const opts = { problem: c.problem, discretize: c.discretize, showTest: c.show_test };
   view.update(snap, opts);
   drawBoundary($("boundary"), snap, state.points, opts);
