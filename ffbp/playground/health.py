@@ -24,24 +24,30 @@ _KIND = {"vanishing": "vanishing", "vanishing_relu": "vanishing", "saturated": "
 
 
 class Thinned:
-    """A series that keeps at most ``limit`` points: when full, every second point is
-    dropped and from then on only every ``stride``-th step is recorded (stride doubles)."""
+    """A series that keeps at most ``limit`` points. Every candidate is ``offer``-ed; while
+    the stride is 1 each is kept; when the series is full every second point is dropped and
+    the stride doubles, so that the kept points stay evenly spread over the whole run."""
 
     def __init__(self, width: int, limit: int = MAX_POINTS):
-        self.limit, self.stride = limit, 1
+        self.limit, self.stride, self.offered = limit, 1, 0
         self.x: list = []
         self.ys: list = [[] for _ in range(width)]
+        self._rank: list = []          # each kept point's number among the offered ones
 
-    def due(self, x: int) -> bool:
-        return x % self.stride == 0
-
-    def add(self, x, values) -> None:
+    def offer(self, x, values) -> None:
+        """Keep (x, values()) if this candidate falls on the stride; ``values`` is called
+        only then (a norm or a loss is computed only for the points kept)."""
+        rank, self.offered = self.offered, self.offered + 1
+        if rank % self.stride:
+            return
+        self._rank.append(rank)
         self.x.append(x)
-        for series, v in zip(self.ys, values, strict=True):
+        for series, v in zip(self.ys, values(), strict=True):
             series.append(v)
         if len(self.x) > self.limit:
             self.stride *= 2
-            keep = [k for k, xk in enumerate(self.x) if xk % self.stride == 0]
+            keep = [k for k, r in enumerate(self._rank) if r % self.stride == 0]
+            self._rank = [self._rank[k] for k in keep]
             self.x = [self.x[k] for k in keep]
             self.ys = [[s[k] for k in keep] for s in self.ys]
 
@@ -63,12 +69,14 @@ class Health:
 
     def on_gradients(self, step: int, batch: int, net) -> None:
         """After the step, before the optimiser: p.grad is the raw ∂E/∂W."""
-        if self.norms.due(step):
-            norms = [math.sqrt(float(np.dot(g, g))) for g in
-                     (w.grad.reshape(-1) for w in self.weights)]
-            # None for JSON where a norm overflowed (the step that diverged)
-            self.norms.add(step, [v if math.isfinite(v) else None for v in norms])
+        self.norms.offer(step, self._norms)
         self.monitor.on_gradients(batch, net)
+
+    def _norms(self) -> list:
+        norms = [math.sqrt(float(np.dot(g, g))) for g in
+                 (w.grad.reshape(-1) for w in self.weights)]
+        # None for JSON where a norm overflowed (the step that diverged)
+        return [v if math.isfinite(v) else None for v in norms]
 
     def on_batch_end(self, batch: int, loss: float, size: int) -> None:
         self.monitor.on_batch_end(batch, {"loss": loss, "size": size})

@@ -189,14 +189,14 @@ class Session:
             self._cursor = 0
         return idx
 
-    def step_once(self, recorder=None, before_update=None) -> bool:
+    def step_once(self, before_update=None) -> bool:
         """One mini-batch through ffbp's step and optimiser (see the module doc); False if
         it diverged. ``before_update(idx)`` sees the gradients before the optimiser."""
         net, batch_in_epoch = self.net, self._cursor // max(self.batch_size, 1)
         idx = self._next_batch()
         coef = np.full(len(idx), 1.0 / len(idx))
         batch = backprop.Batch(self._train.X[idx], self._train.T[idx], coef)
-        value = backprop.step(net, batch, self.loss, recorder=recorder).loss
+        value = backprop.step(net, batch, self.loss).loss
         self.health.on_gradients(self._steps, batch_in_epoch, net)
         if before_update is not None:
             before_update(idx)
@@ -214,7 +214,7 @@ class Session:
         if self._cursor == 0:                         # an epoch is complete
             self._order = self._shuffle.permutation(len(self._order))
             self._record_losses()
-            self.health.on_epoch_end(self._epoch, self._losses[0])
+            self.health.on_epoch_end(self._epoch, self.losses()[0])
             self._epoch += 1
         return True
 
@@ -235,16 +235,14 @@ class Session:
 
     def losses(self) -> tuple[float, float]:
         """(E on the training set, E on the test set) now, without any penalty term."""
-        if self._losses is None:
-            self._losses = (backprop.loss_value(self.net, self._train, self.loss),
-                            backprop.loss_value(self.net, self._test, self.loss))
-        return self._losses
+        with self._lock, np.errstate(over="ignore", invalid="ignore"):
+            if self._losses is None:
+                self._losses = (backprop.loss_value(self.net, self._train, self.loss),
+                                backprop.loss_value(self.net, self._test, self.loss))
+            return self._losses
 
     def _record_losses(self):
-        if self.curve.due(self._epoch):
-            self.curve.add(self._steps, self.losses())
-        else:
-            self.losses()
+        self.curve.offer(self._steps, self.losses)
 
     # -- what the page draws -----------------------------------------------------------
     def snapshot(self, grid: int = 50) -> dict:
@@ -270,8 +268,9 @@ class Session:
     @property
     def status(self) -> dict:
         """Counters: steps, epochs (fractional), and the divergence message or None."""
-        return {"steps": self._steps, "epoch": self._seen / len(self._data.t_train),
-                "diverged": self._diverged}
+        with self._lock:
+            return {"steps": self._steps, "epoch": self._seen / len(self._data.t_train),
+                    "diverged": self._diverged}
 
     # -- looking inside one step -------------------------------------------------------
     def select(self, layer: int, i: int, j: int) -> None:

@@ -14,6 +14,7 @@ from ffbp.diagnostics import REMEDIES
 from ffbp.playground.data import grid_points
 from ffbp.playground.errors import PlaygroundError
 from ffbp.playground.features import compute
+from ffbp.playground.health import Thinned
 from ffbp.playground.session import DEFAULTS, Session
 
 CIRCLE_SQ = {"features": ["x1sq", "x2sq"], "hidden": [3]}
@@ -265,3 +266,18 @@ def test_explain_gives_the_numbers_of_ffbp_explain_on_the_same_network():
 def test_bad_requests_are_one_line_errors(call, message):
     with pytest.raises(PlaygroundError, match=message):
         call(Session({"hidden": [4]}))
+
+
+def test_thinned_series_stay_bounded_and_evenly_spread():
+    series = Thinned(1, limit=10)
+    for k in range(1000):
+        series.offer(k, lambda k=k: [2 * k])
+    assert 5 <= len(series.x) <= 10 and series.x[0] == 0
+    assert len(set(np.diff(series.x))) == 1                  # one spacing throughout
+    assert series.ys[0] == [2 * x for x in series.x]
+
+
+def test_the_loss_curve_has_a_point_per_epoch_until_thinned():
+    s = Session({"batch_size": 25})          # 250 training points: 10 steps an epoch
+    s.train(100)
+    assert s.snapshot()["curve"]["steps"] == list(range(0, 101, 10))
