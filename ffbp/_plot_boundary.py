@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import textwrap
+
 import numpy as np
 
-from ._plotting import SIZE, figure, layer_colors, save
+from ._plotting import SIZE, figure, layer_colors, legend_outside, save
 from .errors import ConfigError
 from .layers.dense import Dense
 
@@ -29,7 +31,8 @@ def _labels(y):
 
 
 def plot_decision_boundary(net, X, y, path, size=SIZE, dpi=100, resolution: int = 200, *,
-                           features=None, feature_names=None, max_points: int = 2000):
+                           features=None, feature_names=None, class_names=None,
+                           max_points: int = 2000):
     """The regions a classifier assigns to each class, with the samples on top. One
     output: its value as shading and the decision threshold as a black line; several: the
     class of the largest output.
@@ -37,8 +40,9 @@ def plot_decision_boundary(net, X, y, path, size=SIZE, dpi=100, resolution: int 
     With two inputs the picture is their plane. With more, it is the plane of two of them,
     ``features=(i, j)`` or by default the two largest ‖W¹[i, :]‖ · std(xᵢ) (see
     ``important_features``), the other inputs held at their mean over X; the title says
-    which. ``feature_names`` names the inputs (default x₁, x₂, …); at most ``max_points``
-    samples are drawn. ``path=None`` returns the Figure."""
+    which. ``feature_names`` names the inputs (default x₁, x₂, …), ``class_names`` the
+    classes in the legend (default 0, 1, …); at most ``max_points`` samples are drawn.
+    ``path=None`` returns the Figure."""
     X = np.asarray(X, dtype=float)
     if X.ndim != 2 or X.shape[1] != net.n_features or net.n_features < 2:
         raise ConfigError("plot_decision_boundary needs a network with 2 or more inputs and X "
@@ -84,15 +88,27 @@ def plot_decision_boundary(net, X, y, path, size=SIZE, dpi=100, resolution: int 
     shown = np.arange(len(X))
     if len(X) > max_points:             # a fixed sample: the same picture every time
         shown = np.sort(np.random.default_rng(0).choice(len(X), max_points, replace=False))
-    ax.scatter(X[shown, a], X[shown, b], c=labels[shown], cmap=cmap,
-               vmin=0 if out.shape[1] == 1 else -0.5, vmax=vmax, edgecolors="k", s=25)
+    vmin = 0 if out.shape[1] == 1 else -0.5
+    ax.scatter(X[shown, a], X[shown, b], c=labels[shown], cmap=cmap, vmin=vmin, vmax=vmax,
+               edgecolors="k", s=25)
+    from matplotlib import colormaps
+    from matplotlib.colors import Normalize
+
+    colour = (colormaps[cmap] if isinstance(cmap, str) else cmap)
+    scale = Normalize(vmin, vmax)
+    for k in np.unique(labels).astype(int):     # a legend entry per class, off the data
+        name = class_names[k] if class_names is not None and k < len(class_names) else k
+        ax.scatter([], [], color=colour(scale(k)), edgecolors="k", s=25, label=f"{name}")
     ax.set(xlabel=names[a], ylabel=names[b], xlim=extent[:2], ylim=extent[2:])
     title = "decision boundary"
     if X.shape[1] > 2:
         how = "chosen" if features is not None else "largest ‖W¹[i, :]‖·std(xᵢ)"
-        title += (f" in the plane of {names[a]} and {names[b]} ({how});\nthe other "
+        title += (f" in the plane of {names[a]} and {names[b]} ({how}); the other "
                   f"{X.shape[1] - 2} inputs held at their mean")
-    ax.set_title(title, fontsize=10)
+    # wrapped to the picture's width, so that long column names are not cut off
+    per_line = max(30, int(size[0] / dpi * 11))
+    ax.set_title(textwrap.fill(title, per_line), fontsize=10)
+    legend_outside(fig, [ax], title="class")
     return save(fig, path, dpi)
 
 

@@ -125,8 +125,9 @@ def _activation_names(net) -> list[str]:
 
 
 def write_report(directory, net, history, health=None, hyperparameters=None,
-                 data_summary=None, *, data=None, feature_names=None, final_metrics=None,
-                 error=None, title: str = "ffbp training report") -> Path:
+                 data_summary=None, *, data=None, feature_names=None, class_names=None,
+                 final_metrics=None, error=None,
+                 title: str = "ffbp training report") -> Path:
     """Write ``directory/report.html`` (creating the directory) and return its path.
 
     Args:
@@ -136,7 +137,8 @@ def write_report(directory, net, history, health=None, hyperparameters=None,
             number of samples, features, classes…): pass the values actually used.
         data: optional (X, y); for a classifier the decision boundary is drawn (with more
             than 2 inputs in the plane of the two most important, see
-            ``plots.plot_decision_boundary``), its inputs named by ``feature_names``.
+            ``plots.plot_decision_boundary``), its inputs named by ``feature_names`` and its
+            classes by ``class_names``.
         final_metrics: optional {data set name: {"loss": …, "accuracy": …}} of the final
             weights, shown as a table (``ffbp train`` passes what it printed).
         error: the ``DivergenceError`` when training diverged. A diverged run (this, or a
@@ -180,7 +182,8 @@ def write_report(directory, net, history, health=None, hyperparameters=None,
                                          " in the plane of the two most important inputs")
         body += ["<h2>Decision boundary</h2>",
                  figure(caption, lambda path: plots.plot_decision_boundary(
-                     net, *data, path, feature_names=feature_names))]
+                     net, *data, path, feature_names=feature_names,
+                     class_names=class_names))]
     body += ["<h2>Network</h2>", f"<pre>{html.escape(net.summary())}</pre>",
              figure("Weights of the network", plots.plot_network, net)]
     acts = _activation_names(net)

@@ -154,6 +154,7 @@ def run_train(args) -> int:
                                  prepared.n_val)), flush=True)
     report = dict(settings=settings, task=prepared.task, X=prepared.X_train,
                   y=prepared.y_train, names=train_report.input_labels(prepared.features),
+                  classes=prepared.spec.get("classes", ()),
                   summary={"table": str(args.data), "training rows": prepared.n -
                            prepared.n_val, "validation rows": prepared.n_val,
                            "inputs": net.n_features, "task": prepared.task})

@@ -57,12 +57,13 @@ def used_settings(settings, task) -> dict:
 
 
 def write(folder, net, history, health, settings, summary, *, task, X, y, names,
-          final=None, error=None):
+          classes=(), final=None, error=None):
     """Write the report into ``folder`` (atomically) and return the page's path."""
     from ..report import write_report
 
     classify = task == "classification" and net.n_features >= 2 and len(X)
-    boundary = dict(data=(X, y), feature_names=names) if classify else {}
+    boundary = dict(data=(X, y), feature_names=names,
+                    class_names=[str(c) for c in classes]) if classify else {}
 
     def draw(tmp):
         return write_report(tmp, net, history if history is not None else {},

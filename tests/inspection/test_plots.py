@@ -204,8 +204,15 @@ def test_three_classes_are_three_drawn_regions():
                        seed=0)
     net.fit(X, labels, loss="cross_entropy", optimizer=ffbp.optim.adam(0.05), epochs=40,
             seed=0, verbose=False)
-    fig = plots.plot_decision_boundary(net, X, labels, None, resolution=100)
+    fig = plots.plot_decision_boundary(net, X, labels, None, resolution=100,
+                                       class_names=["north", "east", "west"])
     assert (drawn_classes(fig, X) == labels).mean() >= 0.99
+    # the classes are named in a legend beside the picture, not on it
+    (legend,) = fig.legends
+    assert [t.get_text() for t in legend.get_texts()] == ["north", "east", "west"]
+    renderer = fig.canvas.get_renderer()
+    assert not overlaps(legend.get_window_extent(renderer),
+                        fig.axes[0].get_window_extent(renderer))
 
 
 def test_many_inputs_the_plane_of_the_two_that_matter_and_the_picture_says_so():
@@ -219,8 +226,8 @@ def test_many_inputs_the_plane_of_the_two_that_matter_and_the_picture_says_so():
     fig = plots.plot_decision_boundary(net, X, y, None, resolution=120, feature_names=names)
     ax = fig.axes[0]
     assert {ax.get_xlabel(), ax.get_ylabel()} == {"b", "e"}
-    assert "the other 4 inputs held at their mean" in ax.get_title()
-    assert "‖W¹[i, :]‖" in ax.get_title()
+    title = " ".join(ax.get_title().split())
+    assert "the other 4 inputs held at their mean" in title and "‖W¹[i, :]‖" in title
     a, b = plots.important_features(net, X)
     shown = drawn_classes(fig, X[:, [a, b]])
     assert ((shown > 0.5) == (y == 1)).mean() >= 0.95
