@@ -41,12 +41,34 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+#: The vector extensions that decide a GEMM's and an element-wise loop's speed, in the order
+#: they came; /proc/cpuinfo's names.
+VECTOR_FLAGS = ("sse4_2", "avx", "fma", "avx2", "avx512f", "avx512dq", "avx512bw", "avx512vl",
+                "avx512_vnni", "avx512_bf16", "avx512_fp16", "amx_tile", "amx_bf16")
+
+
+def vector_extensions() -> list[str]:
+    """The CPU's vector extensions among ``VECTOR_FLAGS`` ([] where /proc/cpuinfo is
+    missing): the same OpenBLAS or numba code runs at different speeds with and without
+    AVX-512, so a number means little without them."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    have = set(line.split(":", 1)[1].split())
+                    return [flag for flag in VECTOR_FLAGS if flag in have]
+    except OSError:
+        pass
+    return []
+
+
 def describe() -> dict:
     import ffbp
 
     env = {name: os.environ.get(name) for name in OPENBLAS_VARS}
     return {
-        "cpu": cpu_model(), "cpu_count": os.cpu_count(), "python": platform.python_version(),
+        "cpu": cpu_model(), "vector_extensions": vector_extensions(),
+        "cpu_count": os.cpu_count(), "python": platform.python_version(),
         "numpy": np.__version__, "ffbp": getattr(ffbp, "__version__", "0.1.0 (source tree)"),
         "openblas_env": env, "unset_by_make_bench": os.environ.get(UNSET_NOTE_VAR),
         "blas": [{k: lib.get(k) for k in ("user_api", "internal_api", "prefix", "version",
@@ -58,7 +80,8 @@ def describe() -> dict:
 
 def format_description(d: dict) -> list[str]:
     lines = [f"CPU: {d['cpu']} ({d['cpu_count']} logical CPUs); Python {d['python']}, "
-             f"NumPy {d['numpy']}, ffbp {d['ffbp']}"]
+             f"NumPy {d['numpy']}, ffbp {d['ffbp']}",
+             "vector extensions: " + (" ".join(d.get("vector_extensions") or []) or "unknown")]
     if not d["blas"]:
         lines.append("BLAS: unknown (pip install threadpoolctl to see it)")
     for lib in d["blas"]:

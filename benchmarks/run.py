@@ -40,6 +40,8 @@ def parse_args(argv=None):
     p.add_argument("--no-memory", action="store_true", help="skip the peak-memory runs")
     p.add_argument("--no-scaling", action="store_true", help="skip the scaling runs")
     p.add_argument("--no-mpi", action="store_true", help="skip the data-parallel (MPI) runs")
+    p.add_argument("--no-small", action="store_true", help="skip the small-table and "
+                   "time-to-accuracy rows (scikit-learn's data sets)")
     p.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     p.add_argument("--worker", help=argparse.SUPPRESS)    # internal: one framework's process
     p.add_argument("--case", help=argparse.SUPPRESS)      # internal: the case it times
@@ -234,6 +236,30 @@ def serve(fw: str, args) -> None:
               flush=True)
 
 
+def measure_small(args) -> tuple[list | None, list | None]:
+    """The small-table rows (ffbp.sklearn against scikit-learn on four real tables) and the
+    time-to-accuracy row (digits: ffbp, scikit-learn, PyTorch), each fit in a fresh process.
+    --quick: iris only and 30 epochs at most."""
+    wanted = [fw for fw in ("ffbp", "sklearn", "torch") if fw in args.frameworks]
+    if args.no_small or "ffbp" not in wanted:
+        return None, None
+    try:
+        import sklearn  # noqa: F401    (the tables are scikit-learn's data sets)
+    except ImportError:
+        print("skipping the small-table rows: scikit-learn is not installed")
+        return None, None
+    from . import small_tables, time_to_accuracy
+
+    print("small tables (a fresh process per fit, scikit-learn and ffbp in turn):", flush=True)
+    tables = ("iris",) if args.quick else small_tables.TABLES
+    small = small_tables.summarise(small_tables.measure(
+        tables, args.repeats, [fw for fw in small_tables.FRAMEWORKS if fw in wanted]))
+    print("time to accuracy on digits (a fresh process per run):", flush=True)
+    runs = time_to_accuracy.measure(wanted, args.repeats,
+                                    max_epochs=30 if args.quick else time_to_accuracy.MAX_EPOCHS)
+    return small, time_to_accuracy.summarise(runs)
+
+
 def measure_mpi(args, cores: int) -> list[dict] | None:
     """The MPI row: ``benchmarks.bench_mpi`` under ``mpiexec -n P`` for P = 1 and 2, the
     cores shared out as BLAS threads (P=1: all of them; P=2: half each)."""
@@ -295,6 +321,7 @@ def main(argv=None) -> dict:
     print(f"measuring ({args.repeats} rounds; in each, every framework in a fresh process of "
           f"its own, alone on the machine):", flush=True)
     throughput, others, scaling_rows = measure_in_turns(args.frameworks, args)
+    small, to_accuracy = measure_small(args)
     results = {"machine": info, "config": {k: v for k, v in vars(args).items() if k != "json"},
                "throughput": throughput, "others_cpu_by_case": others,
                "ratios": report.ratios(throughput), "memory": memory}
@@ -307,6 +334,23 @@ def main(argv=None) -> dict:
     print("\nRatios (ffbp samples/s over the reference's: the median over rounds of each "
           "round's ratio, the two timed seconds apart) and the issue's targets")
     print(report.ratio_table(results["ratios"]))
+    if small:
+        from . import small_tables
+
+        print(f"\nSmall tables: MLPClassifier {small_tables.PARAMS}, fit in a fresh process "
+              f"(first fit included); ratios = scikit-learn's seconds over ffbp's, paired "
+              f"by round, median of {args.repeats}; target: fit ratio >= "
+              f"{small_tables.TARGET} at equal or better accuracy")
+        print(small_tables.table_text(small))
+        results["small_tables"] = small
+    if to_accuracy:
+        from . import time_to_accuracy
+
+        print(f"\nTime to {to_accuracy[0]['target']:.2f} held-out accuracy on digits "
+              f"(64-64-32-10, Adam, batch 32; training seconds in a fresh process, first "
+              f"epoch included; median of {args.repeats})")
+        print(time_to_accuracy.table_text(to_accuracy))
+        results["time_to_accuracy"] = to_accuracy
     if results.get("memory"):
         print(f"\nPeak memory (MiB) of one training epoch, batch 128, "
               f"{args.samples:,} samples, one process per framework")

@@ -32,6 +32,7 @@ import time
 TABLES = ("iris", "wine", "breast cancer", "digits")
 PARAMS = dict(hidden_layer_sizes=(64, 32), solver="adam", batch_size=32, max_iter=200)
 FRAMEWORKS = ("sklearn", "ffbp")
+TARGET = 2.0            # the issue's: ffbp's fit at least 2x faster than scikit-learn's
 LOADERS = {"iris": "load_iris", "wine": "load_wine", "breast cancer": "load_breast_cancer",
            "digits": "load_digits"}
 
@@ -75,7 +76,8 @@ def child(fw: str, path: str, seed: int) -> dict:
         warnings.simplefilter("ignore")          # ConvergenceWarning at max_iter
         model.fit(data["X_tr"], data["y_tr"])
     t2, c2 = time.perf_counter(), time.process_time()
-    return {"import_s": t1 - t0, "fit_s": t2 - t1, "fit_cpu_s": c2 - c1, "epochs": int(model.n_iter_),
+    return {"import_s": t1 - t0, "fit_s": t2 - t1, "fit_cpu_s": c2 - c1,
+            "epochs": int(model.n_iter_),
             "accuracy": float(model.score(data["X_te"], data["y_te"]))}
 
 
@@ -144,9 +146,17 @@ def table_text(rows) -> str:
                 f"{rec['fit_s']:.3f}", f"{rec['epochs']:.0f}", f"{rec['accuracy']:.3f}"]
         cells += [f"{r[k]:.2f}x" if k in r else "-"
                   for k in ("fit_ratio", "cpu_ratio", "epoch_ratio", "total_ratio")]
+        if "fit_ratio" in r:
+            fast = r["fit_ratio"] >= TARGET
+            as_good = f["accuracy"] >= s["accuracy"]
+            cells.append("met" if fast and as_good else "NOT MET" + (
+                "" if as_good else " (accuracy)" if fast else ""))
+        else:
+            cells.append("-")
         out.append(cells)
     return table(["table", "ffbp fit s", "epochs", "accuracy", "sklearn fit s", "epochs",
-                  "accuracy", "fit ratio", "cpu ratio", "per epoch", "import+fit"], out)
+                  "accuracy", "fit ratio", "cpu ratio", "per epoch", "import+fit", "target"],
+                 out)
 
 
 def main(argv=None):

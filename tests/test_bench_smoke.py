@@ -44,6 +44,17 @@ def test_quick_benchmark_ffbp_only(tmp_path):
         assert float(row.split()[-1].replace(",", "")) > 0
     assert "blas" in proc.stdout and "OPENBLAS_CORETYPE" in proc.stdout
 
+    # The small-table and time-to-accuracy rows (ffbp alone: no ratios), each fit in a
+    # fresh process; the machine line names the CPU's vector extensions.
+    (iris,) = results["small_tables"]
+    assert iris["table"] == "iris" and "fit_ratio" not in iris
+    assert iris["ffbp"]["fit_s"] > 0 and 0 <= iris["ffbp"]["accuracy"] <= 1
+    (tta,) = results["time_to_accuracy"]
+    assert tta["framework"] == "ffbp" and tta["seconds"] > 0 and 1 <= tta["epochs"] <= 30
+    assert "Small tables" in proc.stdout and "Time to 0.95" in proc.stdout
+    assert "vector extensions:" in proc.stdout
+    assert isinstance(results["machine"]["vector_extensions"], list)
+
     # The MPI row (when mpi4py and mpiexec are installed): 1 and 2 ranks per batch size.
     if results.get("mpi"):
         rows = {(r["batch"], r["ranks"]): r for r in results["mpi"]}
