@@ -30,6 +30,7 @@ from . import data as playdata
 from . import detail, export
 from .build import loss_name, make_network, make_optimizer
 from .errors import PlaygroundError
+from .grid import snapshot
 from .health import Health, Thinned
 from .upload import read_csv
 
@@ -245,12 +246,11 @@ class Session:
         self.curve.offer(self._steps, self.losses)
 
     # -- what the page draws -----------------------------------------------------------
-    def snapshot(self, grid: int = 50) -> dict:
-        """Everything the page draws now (see the contract in the module ``grid``)."""
-        from .grid import snapshot
-
+    def snapshot(self, grid: int = 50, quantize: bool = False) -> dict:
+        """Everything the page draws now, over a grid × grid raster of the plane (see
+        ``grid``); ``quantize``: pictures as integers in thousandths, faster to send."""
         with self._lock, np.errstate(over="ignore", invalid="ignore"):
-            return snapshot(self, grid)
+            return snapshot(self, grid, quantize)
 
     def points(self) -> dict:
         """The train and test points on the plane, [x, y, target] each."""

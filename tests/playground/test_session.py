@@ -281,3 +281,15 @@ def test_the_loss_curve_has_a_point_per_epoch_until_thinned():
     s = Session({"batch_size": 25})          # 250 training points: 10 steps an epoch
     s.train(100)
     assert s.snapshot()["curve"]["steps"] == list(range(0, 101, 10))
+
+
+def test_quantized_pictures_are_thousandths_of_the_same_values():
+    s = Session({"hidden": [3]})
+    s.train(10)
+    plain, ints = s.snapshot(grid=6), s.snapshot(grid=6, quantize=True)
+    assert plain["scale"] == 1 and ints["scale"] == 1000
+    for key in ("output", "inputs", "neurons"):
+        a, b = np.array(plain[key]), np.array(ints[key])
+        assert b.dtype.kind == "i"
+        np.testing.assert_allclose(b / 1000, a, atol=1e-3 + 1e-12)
+    assert ints["weights"] == plain["weights"]                  # exact, not pictures
