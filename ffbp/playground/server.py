@@ -25,6 +25,7 @@ import threading
 import time
 from pathlib import Path
 
+import anyio
 import numpy as np
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -209,10 +210,13 @@ async def tab_socket(ws: WebSocket):
                 await tab.send("error", {"message": one_line(exc)})
     except WebSocketDisconnect:
         pass
-    finally:
-        await run_in_threadpool(tab.stop)
-        app.state.tabs.pop(tab.id, None)
-        await run_in_threadpool(tab.locked, session.close)
+    finally:        # the tab is gone: stop, free, forget (even when the task is cancelled)
+        with anyio.CancelScope(shield=True):
+            await run_in_threadpool(tab.stop)
+            try:
+                await run_in_threadpool(tab.locked, session.close)
+            finally:
+                app.state.tabs.pop(tab.id, None)
 
 
 def _sample(message) -> int:

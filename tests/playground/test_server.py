@@ -1,0 +1,316 @@
+"""The playground's web shell (ffbp/playground/server.py) through Starlette's test client:
+the WebSocket protocol, one session per socket freed when it closes, uploads refused with
+one-line messages, the downloads, and the command's start-up errors."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+import warnings
+
+import numpy as np
+import pytest
+from conftest import require
+
+import ffbp
+
+require("starlette", "the playground's server is a Starlette app")
+require("httpx", "Starlette's test client runs on httpx")
+with warnings.catch_warnings():     # Starlette's note that its client may move to httpx2
+    warnings.simplefilter("ignore")
+    from starlette.testclient import TestClient
+
+from ffbp.playground import create_app  # noqa: E402
+from ffbp.playground.server import MAX_UPLOAD  # noqa: E402
+from ffbp.playground.session import Session  # noqa: E402
+
+CSV3 = "a,b,c,label\n" + "".join(
+    f"{a:.3f},{b:.3f},{c:.3f},{int(a + b > 0)}\n"
+    for a, b, c in np.random.default_rng(0).normal(size=(60, 3)))
+
+
+class Counting:
+    """A session factory that remembers the sessions it made and which were closed."""
+
+    def __init__(self):
+        self.made, self.closed = [], []
+
+    def __call__(self):
+        session = Session()
+        self.made.append(session)
+        close = session.close
+
+        def closing():
+            self.closed.append(session)
+            close()
+
+        session.close = closing
+        return session
+
+
+@pytest.fixture
+def factory():
+    return Counting()
+
+
+@pytest.fixture
+def client(factory):
+    with TestClient(create_app(factory)) as c:
+        yield c
+
+
+def until(ws, kind, limit=50):
+    """The next message of type ``kind`` (skipping others)."""
+    for _ in range(limit):
+        message = ws.receive_json()
+        if message["type"] == kind:
+            return message
+    raise AssertionError(f"no {kind!r} message in {limit}")
+
+
+def opened(ws) -> str:
+    """The session id, after the opening messages: hello, config, points, snapshot."""
+    hello = ws.receive_json()
+    assert hello["type"] == "hello"
+    kinds = [ws.receive_json()["type"] for _ in range(3)]
+    assert kinds == ["config", "points", "snapshot"]
+    return hello["session"]
+
+
+def one_line(text):
+    assert text and "\n" not in text and "Traceback" not in text, text
+    return text
+
+
+def test_a_socket_opens_with_its_session_and_its_first_pictures(client):
+    with client.websocket_connect("/ws") as ws:
+        assert ws.receive_json()["type"] == "hello"
+        config = ws.receive_json()
+        assert config["config"]["dataset"] == "circle"
+        points = ws.receive_json()
+        assert points["type"] == "points" and len(points["train"]) == 250
+        snap = ws.receive_json()
+        assert snap["layout"] == [2, 4, 2, 1]
+        assert len(snap["output"]) == snap["grid"]["n"] ** 2
+
+
+def test_packed_maps_decode_to_the_plain_ones(client):
+    """/ws?maps=f32 (the page's choice) sends each map as base64 float32: the same values."""
+    import base64
+
+    with client.websocket_connect("/ws") as plain, \
+            client.websocket_connect("/ws?maps=f32") as packed:
+        a, b = until(plain, "snapshot"), until(packed, "snapshot")
+    out = np.frombuffer(base64.b64decode(b["output"]), dtype="<f4")
+    np.testing.assert_allclose(out, a["output"], atol=1e-6)
+    units = np.frombuffer(base64.b64decode(b["neurons"][0][1]), dtype="<f4")
+    np.testing.assert_allclose(units, a["neurons"][0][1], atol=1e-6)
+
+
+def test_two_sessions_are_independent(client):
+    with client.websocket_connect("/ws") as one, client.websocket_connect("/ws") as two:
+        first, second = (client.app.state.tabs[opened(ws)].session for ws in (one, two))
+        one.send_json({"type": "configure", "changes": {"hidden": [3], "learning_rate": 0.1}})
+        assert until(one, "config")["config"]["hidden"] == [3]
+        assert until(one, "snapshot")["layout"] == [2, 3, 1]
+        one.send_json({"type": "step", "sample": 0})
+        assert until(one, "snapshot")["steps"] == 1
+        two.send_json({"type": "reset"})
+        snap = until(two, "snapshot")
+        assert snap["steps"] == 0 and snap["layout"] == [2, 4, 2, 1]
+        assert first.config["hidden"] == [3] and second.config["hidden"] == [4, 2]
+        assert second.config["learning_rate"] == 0.03
+
+
+def test_a_closed_socket_frees_its_session(client, factory):
+    tabs = client.app.state.tabs
+    with client.websocket_connect("/ws") as ws:
+        opened(ws)
+        assert len(tabs) == 1
+        with client.websocket_connect("/ws") as other:
+            opened(other)
+            assert len(tabs) == 2
+            ws.send_json({"type": "play"})             # closing while it trains, too
+            until(ws, "snapshot")
+        for _ in range(100):                           # the server's side of the close
+            if len(tabs) == 1:
+                break
+            time.sleep(0.02)
+        assert len(tabs) == 1 and len(factory.closed) == 1
+    for _ in range(100):
+        if not tabs:
+            break
+        time.sleep(0.02)
+    assert tabs == {} and len(factory.closed) == 2
+
+
+def test_play_trains_and_pause_stops(client):
+    with client.websocket_connect("/ws") as ws:
+        opened(ws)
+        ws.send_json({"type": "play"})
+        assert until(ws, "playing")["playing"] is True
+        steps = [until(ws, "snapshot")["steps"] for _ in range(3)]
+        assert steps[0] < steps[1] < steps[2]
+        ws.send_json({"type": "pause"})
+        assert until(ws, "playing")["playing"] is False
+        last = until(ws, "snapshot")["steps"]
+        ws.send_json({"type": "reset"})
+        assert until(ws, "snapshot")["steps"] == 0 and last > 0
+
+
+def test_explain_and_step_detail_over_the_socket(client, factory):
+    with client.websocket_connect("/ws") as ws:
+        opened(ws)
+        ws.send_json({"type": "explain", "layer": 1, "i": 2, "j": 1, "sample": 3})
+        got = until(ws, "explain")
+        session = factory.made[0]
+        x, t = session.data.X_train[3], session.data.t_train[3:4]
+        e = ffbp.explain(session.network, session.loss, x, t, layer=1, i=1, j=0, lr=0.03,
+                         notation="tutorial")
+        assert got["text"] == str(e) and got["gradient"] == e.gradient
+        ws.send_json({"type": "step", "sample": 3})
+        detail = until(ws, "detail")
+        assert detail["selected"]["layer"] == 1 and detail["selected"]["i"] == 2
+        assert [len(layer["delta"]) for layer in detail["layers"]] == [4, 2, 1]
+
+
+@pytest.mark.parametrize("message, words", [
+    ("not json", "JSON"),
+    ('{"type": "fly"}', "unknown message type 'fly'"),
+    ('{"type": "configure", "changes": {"learning_rate": -1}}', "learning_rate"),
+    ('{"type": "configure", "changes": {"colour": 1}}', "colour"),
+    ('{"type": "explain", "layer": 1, "i": 0, "j": 1}', "i"),
+    ('{"type": "explain", "layer": 9, "i": 1, "j": 1}', "layer"),
+])
+def test_bad_messages_get_one_line_errors(client, message, words):
+    with client.websocket_connect("/ws") as ws:
+        opened(ws)
+        ws.send_text(message)
+        error = until(ws, "error")["message"]
+        assert words in one_line(error)
+        ws.send_json({"type": "reset"})                # the session still answers
+        assert until(ws, "snapshot")["steps"] == 0
+
+
+def upload(client, session, body, name="data.csv"):
+    return client.post(f"/api/upload?session={session}&name={name}", content=body,
+                       headers={"Content-Type": "text/csv"})
+
+
+def test_an_upload_trains_and_reaches_the_socket(client):
+    with client.websocket_connect("/ws") as ws:
+        session = opened(ws)
+        reply = upload(client, session, CSV3.encode())
+        assert reply.status_code == 200, reply.text
+        body = reply.json()
+        assert body["ok"] and body["rows"] == 60 and body["target"] == "label"
+        assert until(ws, "config")["config"]["dataset"] == "upload"
+        assert until(ws, "points")["x_name"] == "a"
+        assert until(ws, "snapshot")["layout"][0] == 3
+
+
+@pytest.mark.parametrize("body, status, words", [
+    (b"x" * (MAX_UPLOAD + 1), 413, "2 MB"),
+    (b"", 400, "empty"),
+    (b"a,b,label\n1,hello,0\n2,3,1\n4,5,0\n", 400, "hello"),
+])
+def test_bad_uploads_get_one_line_messages(client, body, status, words):
+    with client.websocket_connect("/ws") as ws:
+        session = opened(ws)
+        reply = upload(client, session, body)
+        assert reply.status_code == status
+        assert words in one_line(reply.json()["error"])
+        ws.send_json({"type": "reset"})                # the session is unharmed
+        assert until(ws, "snapshot")["layout"] == [2, 4, 2, 1]
+
+
+def test_an_upload_for_no_session_is_refused(client):
+    reply = upload(client, "nobody", CSV3.encode())
+    assert reply.status_code == 404 and "reload" in one_line(reply.json()["error"])
+
+
+def test_the_downloads(client, tmp_path):
+    with client.websocket_connect("/ws") as ws:
+        session = opened(ws)
+        ws.send_json({"type": "step", "sample": 0})
+        snap = until(ws, "snapshot")
+        model = client.get(f"/api/export/{session}/model.ffbp")
+        assert model.status_code == 200
+        assert "model.ffbp" in model.headers["content-disposition"]
+        path = tmp_path / "model.ffbp"
+        path.write_bytes(model.content)
+        net = ffbp.load(path)
+        assert np.array_equal(net.layers[0].W.value, np.array(snap["weights"][0]))
+        script = client.get(f"/api/export/{session}/train.py")
+        assert script.status_code == 200 and "import ffbp" in script.text
+        compile(script.text, "train.py", "exec")
+    assert client.get(f"/api/export/{session}/model.ffbp").status_code == 404
+
+
+def test_the_page_and_its_files_are_served(client):
+    page = client.get("/")
+    assert page.status_code == 200 and 'data-testid="boundary"' in page.text
+    assert "http" not in page.text.replace("http://www.w3.org", "")    # nothing from elsewhere
+    for name in ("app.js", "network.js", "panels.js", "views.js", "style.css"):
+        assert client.get(f"/static/{name}").status_code == 200
+
+
+# -- the command -------------------------------------------------------------------------
+def run_cli(argv, capsys):
+    from ffbp.cli import main
+
+    code = main(argv)
+    return code, capsys.readouterr().err.strip()
+
+
+def test_command_errors_are_one_line(tmp_path, capsys):
+    code, err = run_cli(["playground", "--no-browser", "--data", str(tmp_path / "no.csv")],
+                        capsys)
+    assert code == 1 and "no such file" in one_line(err)
+    bad = tmp_path / "bad.csv"
+    bad.write_text("a,b\nx,y\n")
+    code, err = run_cli(["playground", "--no-browser", "--data", str(bad)], capsys)
+    assert code != 0 and err.startswith("ffbp: error:") and "bad.csv" in one_line(err)
+    code, err = run_cli(["playground", "--no-browser", "--target", "y"], capsys)
+    assert code == 2 and "--data" in one_line(err)
+    code, err = run_cli(["playground", "--port", "http"], capsys)
+    assert code == 2 and "port" in one_line(err)
+
+
+def test_a_busy_port_is_one_line(capsys):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        code, err = run_cli(["playground", "--no-browser", "--port", str(port)], capsys)
+    assert code == 1 and f"127.0.0.1:{port}" in one_line(err)
+
+
+def test_data_preloads_every_session(tmp_path):
+    path = tmp_path / "three.csv"
+    path.write_text(CSV3)
+    with TestClient(create_app(data=path, target="label")) as c, \
+            c.websocket_connect("/ws") as ws:
+        opened(ws)
+        ws.send_json({"type": "reset"})
+        assert until(ws, "snapshot")["features"] == ["a", "b", "c"]
+
+
+def test_without_the_extra_the_message_names_it(tmp_path):
+    code = ("import sys\nsys.modules['starlette'] = None\nfrom ffbp.cli import main\n"
+            "sys.exit(main(['playground', '--no-browser']))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=tmp_path, timeout=60)
+    assert done.returncode == 2
+    assert 'pip install "ffbp[playground]"' in one_line(done.stderr.strip())
+
+
+def test_importing_the_package_leaves_the_web_stack_alone(tmp_path):
+    code = ("import sys, ffbp.playground, ffbp.cli\n"
+            "print(any(m in sys.modules for m in ('starlette', 'uvicorn')))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=tmp_path, timeout=60)
+    assert done.stdout.strip() == "False", done.stderr
