@@ -97,15 +97,25 @@ class Health:
         # Several kinds share one remedy; the message's own words say which it is.
         kind = next((_KIND[k] for k in kinds if k.split("_")[0] in text.lower()),
                     _KIND[kinds[0]] if kinds else "other")
-        layer = None
-        for name, page in self.page_names.items():
-            if name in text:
-                layer = int(page[1:])
-                break
-        if layer is None:
-            found = re.search(r"\blayer(\d+)\b", text)
-            layer = self.unit_layers.get(found.group(0)) if found else None
-        return {"kind": kind, "layer": layer, "message": text, "remedy": remedy}
+        layers = []
+
+        def page_name(found):
+            # ffbp names layers by their index in net.layers ("layer2.W", "layer3" for an
+            # activation); the page by the Dense layer's number, as the tutorials (W², layer 2)
+            name = found.group(0)
+            if name in self.page_names:
+                number, shown = int(self.page_names[name][1:]), self.page_names[name]
+            elif name in self.unit_layers:
+                number = self.unit_layers[name]
+                shown = f"hidden layer {number}"
+            else:
+                return name
+            layers.append(number)
+            return f"{shown} [{name}]"
+
+        text = re.sub(r"\blayer\d+(?:\.W)?\b", page_name, text)
+        return {"kind": kind, "layer": layers[0] if layers else None,
+                "layers": sorted(set(layers)), "message": text, "remedy": remedy}
 
     def as_dict(self) -> dict:
         return {"layers": [f"W{k + 1}" for k in range(len(self.weights))],

@@ -147,6 +147,22 @@ def test_health_records_norms_and_reports_diagnostics_warnings():
     saturated = [w for w in health["warnings"] if w["kind"] == "saturated"]
     assert saturated and saturated[0]["layer"] == 1
     assert saturated[0]["remedy"] == REMEDIES["saturated"]
+    assert "hidden layer 1 [layer1]" in saturated[0]["message"]
+
+
+def test_dead_relus_and_exploding_updates_are_named_by_the_pages_layers():
+    s = Session({"activation": "relu", "learning_rate": 3, "hidden": [8, 8]})
+    s.train(300)
+    warnings = s.snapshot()["health"]["warnings"]
+    kinds = {w["kind"] for w in warnings}
+    assert {"dead", "exploding"} <= kinds
+    dead = next(w for w in warnings if w["kind"] == "dead")
+    # net.layers: Dense, ReLU, Dense, ReLU (index 3: the second hidden layer), Dense, Sigmoid
+    assert dead["layers"] == [2] and "hidden layer 2 [layer3]" in dead["message"]
+    assert dead["remedy"] == REMEDIES["dead"]
+    exploding = next(w for w in warnings if w["kind"] == "exploding")
+    assert "W1 [layer0.W]" in exploding["message"] and exploding["remedy"] == \
+        REMEDIES["exploding"]
 
 
 def test_equal_initial_weights_stay_equal_the_symmetry_trap():
