@@ -1,20 +1,22 @@
 """The playground's data: points of the plane (x₁, x₂) with a target, drawn from a seed.
 
 Six generators after TensorFlow Playground's (written here from their geometry). Classes
-are 1 ("blue", positive) and 0 ("orange"); regression targets lie in [−1, 1]. Every point is
-inside the square [−6, 6]² (``EXTENT``) before noise. ``noise`` is a percentage 0 … 50:
+are 1 ("blue", positive) and 0 ("orange"); regression targets lie in [−1, 1] (± the noise).
+The points lie in the square [−6, 6]² the page draws (``EXTENT``), except a few that noise
+or a wide Gaussian pushes out. ``noise`` is a percentage 0 … 50; below, ν is that fraction
+(0 … 0.5):
 
 * circle — class 1 uniform in the disc r ≤ 2.5, class 0 in the ring 3.5 ≤ r ≤ 5; noise moves
-  each point by up to ±5·noise in x₁ and x₂, so at 50 % the classes overlap.
+  each point by up to ±5ν in x₁ and x₂ (±2.5 at 50 %), so that the classes overlap.
 * xor — x₁, x₂ uniform in [−5, 5] kept 0.3 away from the axes; class 1 where x₁x₂ > 0
   (quadrants I and III); noise moves points as for the circle.
 * gauss — two normal clusters around (2, 2) (class 1) and (−2, −2) (class 0) with standard
-  deviation 0.5 + 3·noise.
+  deviation 0.5 + 3ν.
 * spiral — two interleaved arms r = 5s, θ = 3.5π s + φ for s from 0 to 1 (φ = 0 for class 1,
-  π for class 0), x₁ = r sin θ, x₂ = r cos θ; noise moves points by up to ±2·noise.
-* plane — x₁, x₂ uniform in [−6, 6], t = (x₁ + x₂)/12, plus uniform ±noise.
+  π for class 0), x₁ = r sin θ, x₂ = r cos θ; noise moves points by up to ±2ν.
+* plane — x₁, x₂ uniform in [−6, 6], t = (x₁ + x₂)/12, plus uniform ±ν.
 * multigauss — x₁, x₂ uniform in [−6, 6], t = the sum of six signed Gaussian bumps
-  (``BUMPS``), clipped to [−1, 1], plus uniform ±noise.
+  (``BUMPS``), clipped to [−1, 1], plus uniform ±ν.
 
 The same (name, n_points, noise, seed) always gives the same points; ``split`` then draws the
 train/test split from the seed too.
