@@ -309,3 +309,27 @@ def test_quantized_pictures_are_thousandths_of_the_same_values():
         assert b.dtype.kind == "i"
         np.testing.assert_allclose(b / 1000, a, atol=1e-3 + 1e-12)
     assert ints["weights"] == plain["weights"]                  # exact, not pictures
+
+
+@pytest.mark.parametrize("optimizer, rate", [("sgd", 0.1), ("momentum", 0.03),
+                                             ("adam", 0.01)])
+def test_each_optimiser_lowers_the_loss(optimizer, rate):
+    s = Session({"optimizer": optimizer, "learning_rate": rate, "hidden": [6],
+                 "dataset": "gauss"})
+    start = s.losses()[0]
+    s.train(200)
+    assert s.losses()[0] < 0.5 * start
+
+
+def test_initialisers_draw_what_their_names_say():
+    def first_layer(init, activation="tanh"):
+        return Session({"init": init, "hidden": [8], "activation": activation,
+                        "features": ["x1", "x2", "x1sq"]}).network.layers[0].W.value
+
+    assert np.all(first_layer("equal") == 0.5)
+    assert np.abs(first_layer("small_normal")).max() < 0.05          # N(0, 0.01²)
+    glorot = first_layer("glorot")
+    assert np.abs(glorot).max() <= np.sqrt(6 / (3 + 8)) and glorot.std() > 0.2
+    he = Session({"init": "he", "hidden": [8, 8], "activation": "relu",
+                  "seed": 1}).network.layers[2].W.value                # fan_in 8
+    assert he.std() == pytest.approx(np.sqrt(2 / 8), rel=0.3)
