@@ -308,7 +308,9 @@ class Session:
             return export.script(self)
 
     def close(self) -> None:
-        """Drop the data and network (the server calls this when its tab closes)."""
+        """Let go of the uploaded table and the cached grid (the server calls this when the
+        tab closes, and drops the session; nothing else needs releasing: no threads, no
+        files)."""
         with self._lock:
             self._table = None
             self.grid_cache = None
