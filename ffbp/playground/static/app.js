@@ -62,7 +62,7 @@ const HANDLERS = {
   explain: (m) => {
     if (state.selected) showExplain(m, ...state.selected, sampleIndex());
   },
-  detail: (m) => showDetail(m),
+  detail: (m) => { state.detail = m; showDetail(m); },
   error: (m) => { showError(m.message); if (state.playing) setPlaying(false); },
 };
 
@@ -214,6 +214,8 @@ const view = new NetworkView($("net"), $("edges"), $("tooltip"), {
     state.selected = [L, I, J];
     view.select(L, I, J);
     requestExplain();
+    // and the step panel previews the next mini-batch's update of this weight
+    if (!state.playing) send({ type: "detail", sample: sampleIndex() });
   },
 });
 

@@ -18,7 +18,7 @@ export function showExplain(msg, L, I, J, sample) {
   $("explain-hint").hidden = true;
   const box = $("explain-numbers");
   box.replaceChildren();
-  const head = el("div", `${weightSymbol(L, I, J)} for training sample ${sample + 1}`, "explain-head");
+  const head = el("div", `${msg.symbol || weightSymbol(L, I, J)} for training sample ${sample + 1}`, "explain-head");
   box.append(head);
   const rows = [
     ["∂E/∂W (back-propagation)", msg.backprop, "explain-backprop"],
@@ -46,6 +46,7 @@ export function showExplain(msg, L, I, J, sample) {
     table.append(tr);
   }
   box.append(table);
+  for (const note of msg.notes || []) box.append(el("div", `Note: ${note}`, "hint"));
   $("explain-text").textContent = msg.text || "";
 }
 
@@ -54,10 +55,12 @@ export function showDetail(d) {
   const box = $("step-detail");
   box.replaceChildren();
   const vec = (v) => "[" + (v || []).map(fmt).join(", ") + "]";
-  box.append(el("div", `sample ${d.sample + 1}: x = ${vec(d.x)}, t = ${vec(d.t)}`, "detail-head"));
-  if (d.epoch !== undefined) {
-    box.append(el("div", `after this step: epoch ${fmt(d.epoch)}, training loss ${fmt(d.loss_train)}`, "hint"));
-  }
+  const y = d.y ? `, y = ${vec(d.y)}` : "", E = d.E !== undefined ? `, E = ${fmt(d.E)}` : "";
+  box.append(el("div", `sample ${d.sample + 1}: x = ${vec(d.x)}, t = ${vec(d.t)}${y}${E}`, "detail-head"));
+  // the sample's own values are taken before the step, on the weights it started from
+  const where = d.batch ? (d.in_batch ? "in this mini-batch" : "not in this mini-batch") : "";
+  const what = d.stepped ? `one mini-batch of ${(d.batch || []).length} trained` : "the next mini-batch previewed, not applied";
+  box.append(el("div", `${what}; the sample is ${where}; now epoch ${fmt(d.epoch)}, training loss ${fmt(d.loss_train)}`, "hint"));
   const table = el("table", undefined, "detail");
   const head = el("tr");
   for (const t of ["layer", "", "unit values"]) head.append(el("th", t));
@@ -78,11 +81,15 @@ export function showDetail(d) {
   const s = d.selected;
   if (s) {
     const sym = s.symbol || weightSymbol(s.layer, s.i, s.j);
-    const line = `${sym} ← ${fmt(s.before)} − ${fmt(s.lr)} × ${fmt(s.gradient)} = ${fmt(s.after)}`;
+    if (s.rule) box.append(el("div", `update rule: ${s.rule}`, "hint"));
+    // plain gradient descent reads as one line; other optimisers show before and after
+    const line = s.rule && !s.rule.startsWith("W ← W − α")
+      ? `${sym}: ${fmt(s.before)} → ${fmt(s.after)} (∂J/∂W = ${fmt(s.gradient)}, change ${fmt(s.update)})`
+      : `${sym} ← ${fmt(s.before)} − ${fmt(s.lr)} × ${fmt(s.gradient)} = ${fmt(s.after)}`;
     const u = el("div", line, "update mono");
     u.setAttribute("data-testid", "detail-update");
     box.append(u);
-    if (s.note) box.append(el("div", s.note, "hint"));
+    if (s.applied === false) box.append(el("div", "(previewed: not applied to the network)", "hint"));
   } else {
     box.append(el("div", "Click an edge to follow that weight's update here.", "hint"));
   }

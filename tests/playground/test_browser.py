@@ -1,0 +1,255 @@
+"""The playground in a real browser: Playwright for Python driving Debian's chromium (which
+.ci/run installs with apt; no browser is ever downloaded) against the real server, uvicorn
+in a thread on a free port, training with ffbp's own Session."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+
+import numpy as np
+import pytest
+from conftest import require, skip_unless
+
+import ffbp
+
+require("starlette", "the playground's server is a Starlette app")
+uvicorn = require("uvicorn", "the browser tests serve the playground with uvicorn")
+sync_api = require("playwright.sync_api", "the browser tests drive chromium with Playwright")
+CHROMIUM = "/usr/bin/chromium"
+skip_unless(os.access(CHROMIUM, os.X_OK), f"Debian's chromium is not at {CHROMIUM} (.ci/run "
+            f"installs it with apt-get install chromium)")
+
+from ffbp.playground import create_app  # noqa: E402
+from ffbp.playground.data import grid_points  # noqa: E402
+
+CONTRACT = ["play", "pause", "step", "reset", "dataset", "add-layer", "remove-layer",
+            "learning-rate", "activation", "regularization", "batch-size", "epoch",
+            "loss-train", "loss-test", "boundary", "neuron-1-1", "weight-1-1-1",
+            "explain-panel", "gradient-health", "upload", "export-model"]
+
+
+@pytest.fixture(scope="module")
+def server():
+    """The playground on 127.0.0.1 and a free port, for the module's tests."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    app = create_app()
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not srv.started:
+        assert time.monotonic() < deadline, "the playground server did not start"
+        time.sleep(0.05)
+    yield app, f"http://127.0.0.1:{port}/"
+    srv.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync"])
+        yield b
+        b.close()
+
+
+def open_tab(browser, url):
+    """A fresh tab on ``url``, its first snapshot drawn; ``tab.problems`` collects console
+    errors and uncaught exceptions."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000},
+                                  accept_downloads=True)
+    tab = context.new_page()
+    tab.problems = []
+    tab.on("console", lambda m: m.type == "error" and tab.problems.append(m.text))
+    tab.on("pageerror", lambda e: tab.problems.append(str(e)))
+    tab.goto(url)
+    tab.wait_for_function("window.ffbp && window.ffbp.snap && window.ffbpStats.frames > 0")
+    return tab
+
+
+@pytest.fixture
+def page(server, browser):
+    tab = open_tab(browser, server[1])
+    yield tab
+    tab.context.close()
+
+
+def text(page, testid) -> str:
+    return page.get_by_test_id(testid).inner_text()
+
+
+def play_until_epoch(page, epoch):
+    page.get_by_test_id("play").click()
+    page.wait_for_function(f"+document.querySelector('[data-testid=epoch]').textContent >= {epoch}",
+                           timeout=20000)
+    pause(page)
+
+
+def pause(page):
+    """Pause and wait for the last snapshot: the page shows the network training left."""
+    page.get_by_test_id("pause").click()
+    page.wait_for_function("!window.ffbp.playing")
+    steps = None
+    while True:                                # the worker's last frame has arrived
+        now = page.evaluate("window.ffbp.snap.steps")
+        if now == steps:
+            return
+        steps = now
+        page.wait_for_timeout(150)
+
+
+def download_model(page, tmp_path):
+    with page.expect_download() as got:
+        page.get_by_test_id("export-model").click()
+    path = tmp_path / "model.ffbp"
+    got.value.save_as(path)
+    return ffbp.load(path)
+
+
+def test_the_page_loads_without_console_errors(page):
+    page.wait_for_timeout(300)
+    for testid in CONTRACT:
+        assert page.get_by_test_id(testid).count() == 1, testid
+    assert text(page, "epoch") == "0"
+    assert float(text(page, "loss-train")) > 0
+    assert page.problems == []
+
+
+def test_play_trains_on_the_circle(page):
+    before = float(text(page, "loss-train"))
+    play_until_epoch(page, 30)
+    assert int(text(page, "epoch")) >= 30
+    after = float(text(page, "loss-train"))
+    assert after < 0.7 * before, (before, after)
+    assert page.problems == []
+
+
+def test_adding_a_layer_adds_its_units_pictures(page):
+    assert page.get_by_test_id("neuron-3-1").count() == 0
+    page.get_by_test_id("add-layer").click()
+    page.get_by_test_id("neuron-3-2").wait_for()
+    assert page.get_by_test_id("weight-4-2-1").count() == 1        # layer 3 → the output
+    assert "hidden=4,2,2" in page.evaluate("location.hash")
+    page.get_by_test_id("units-plus-1").click()
+    page.get_by_test_id("neuron-1-5").wait_for()
+    assert page.get_by_test_id("weight-2-5-2").count() == 1
+    page.get_by_test_id("remove-layer").click()
+    page.wait_for_function("!document.querySelector('[data-testid=neuron-3-1]')")
+    assert page.get_by_test_id("neuron-2-2").count() == 1
+    assert page.problems == []
+
+
+def test_the_url_hash_reproduces_a_setup(server, browser):
+    tab = open_tab(browser, server[1] + "#hidden=8,8&activation=relu&learning_rate=0.1"
+                   "&features=x1,x2,x1x2")
+    try:
+        tab.get_by_test_id("neuron-2-8").wait_for()
+        config = tab.evaluate("window.ffbp.config")
+        assert config["hidden"] == [8, 8] and config["activation"] == "relu"
+        assert config["learning_rate"] == 0.1 and config["features"] == ["x1", "x2", "x1x2"]
+        assert tab.get_by_test_id("weight-1-3-8").count() == 1
+        assert tab.problems == []
+    finally:
+        tab.context.close()
+
+
+def test_an_uploaded_three_feature_csv_trains(page):
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(200, 3))
+    y = (X[:, 0] - X[:, 2] > 0).astype(int)
+    csv = "a,b,c,label\n" + "".join(f"{a:.4f},{b:.4f},{c:.4f},{t}\n"
+                                     for (a, b, c), t in zip(X, y, strict=True))
+    page.get_by_test_id("upload").set_input_files(
+        files=[{"name": "three.csv", "mimeType": "text/csv", "buffer": csv.encode()}])
+    page.wait_for_function("document.querySelector('[data-testid=upload-message]')"
+                           ".classList.contains('ok')")
+    assert "200 rows" in text(page, "upload-message")
+    page.get_by_test_id("input-3").wait_for()
+    assert page.get_by_test_id("input-4").count() == 0
+    page.wait_for_function("window.ffbp.snap.layout[0] === 3")
+    before = float(text(page, "loss-train"))
+    play_until_epoch(page, 20)
+    assert float(text(page, "loss-train")) < 0.7 * before
+    assert page.problems == []
+
+
+def test_a_bad_upload_is_a_message_in_the_page(page):
+    page.get_by_test_id("upload").set_input_files(
+        files=[{"name": "words.csv", "mimeType": "text/csv",
+                "buffer": b"a,b,label\n1,two,0\n3,4,1\n5,6,0\n"}])
+    page.wait_for_function("document.querySelector('[data-testid=upload-message]')"
+                           ".classList.contains('bad')")
+    message = text(page, "upload-message")
+    assert "two" in message and "\n" not in message and "Traceback" not in message
+    assert page.evaluate("window.ffbp.config.dataset") == "circle"
+    # chromium logs every 4xx answer itself; that one is expected, nothing else is
+    assert [p for p in page.problems if "status of 400" not in p] == []
+
+
+def test_clicking_a_weight_shows_what_ffbp_explain_shows(page, tmp_path):
+    for _ in range(3):
+        page.get_by_test_id("step").click()
+    page.wait_for_function("window.ffbp.snap.steps === 3")
+    # a real click on the edge's middle (its curve passes through its box's centre)
+    page.get_by_test_id("weight-2-3-1").click(force=True)
+    page.wait_for_function("window.ffbp.detail && document.getElementById('explain-text')"
+                           ".textContent.length > 0")
+    shown = page.get_by_test_id("explain-panel").inner_text()
+    printed = page.evaluate("document.getElementById('explain-text').textContent")
+    gradient = float(page.get_by_test_id("explain-gradient").get_attribute("data-value"))
+    x, t = page.evaluate("[window.ffbp.detail.x, window.ffbp.detail.t]")
+    net = download_model(page, tmp_path)
+    e = ffbp.explain(net, net.loss, np.array(x), np.array(t), layer=2, i=2, j=0, lr=0.03,
+                     notation="tutorial")
+    assert printed == str(e)
+    assert gradient == pytest.approx(e.gradient, rel=1e-12, abs=1e-15)
+    assert "W²₃₁" in shown and "finite difference" in shown
+    assert float(page.get_by_test_id("explain-numeric").get_attribute("data-value")) == \
+        pytest.approx(e.numeric, rel=1e-9, abs=1e-12)
+    assert page.problems == []
+
+
+def test_the_exported_model_predicts_what_the_page_showed(page, tmp_path):
+    play_until_epoch(page, 10)
+    snap = page.evaluate("({output: Array.from(window.ffbp.snap.output), "
+                         "grid: window.ffbp.snap.grid, weights: window.ffbp.snap.weights})")
+    net = download_model(page, tmp_path)
+    assert np.array_equal(net.layers[0].W.value, np.array(snap["weights"][0]))
+    g = snap["grid"]
+    shown = np.array(snap["output"])
+    X = grid_points(g["x"], g["y"], g["n"])
+    # P(class 1) over the plane: the page's pictures carry 3 decimals (rounded by the
+    # session) as float32
+    np.testing.assert_allclose(net.forward(X)[:, 0], shown, atol=6e-4)
+    # and the classes: the discretised picture, wherever it is not a toss-up at 3 decimals
+    clear = np.abs(shown - 0.5) > 1e-3
+    assert clear.mean() > 0.9
+    assert np.array_equal(net.predict(X)[clear], (shown > 0.5)[clear])
+    assert page.problems == []
+
+
+def test_the_page_keeps_up_and_answers_while_playing(server, browser):
+    """2-8-8-1 on 500 points: snapshots drawn per second, and a pause obeyed at once while
+    the server trains (the bound is far below the ~25 a second measured, for a busy CI)."""
+    tab = open_tab(browser, server[1] + "#hidden=8,8&n_points=500")
+    try:
+        tab.get_by_test_id("neuron-2-8").wait_for()
+        tab.get_by_test_id("play").click()
+        tab.wait_for_timeout(500)
+        tab.evaluate("window.ffbpStats.reset()")
+        tab.wait_for_timeout(2000)
+        rate = tab.evaluate("window.ffbpStats.rate()")
+        started = time.monotonic()
+        pause(tab)
+        assert time.monotonic() - started < 2.0
+        assert rate >= 8, rate
+        assert tab.problems == []
+    finally:
+        tab.context.close()
