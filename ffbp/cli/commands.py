@@ -19,7 +19,8 @@ from ..tabular.model import TableModel, has_preprocessing, loss_targets
 from . import data, paths
 from . import target as target_column
 
-#: ``ffbp gradcheck`` fails when the worst relative error reaches this (see README).
+#: ``ffbp gradcheck`` fails when the worst relative error reaches this (see
+#: docs/training.md, Gradient checking).
 GRADCHECK_TOL = 1e-6
 
 
@@ -228,7 +229,7 @@ def run_export(args) -> int:
     if net.metadata.get("ffbp_cli") is not None:       # exported whole (ffbp.onnx.table)
         print(f"wrote {args.output}: the whole model, the table's "
               f"{len(net.metadata['features'])} columns -> the predictions in the target's "
-              f"units, as 'ffbp predict' gives them (inputs and outputs: see ONNX in README)")
+              f"units, as 'ffbp predict' gives them (inputs and outputs: see docs/onnx.md)")
     else:
         print(f"wrote {args.output}: the network's {net.n_features} inputs -> "
               f"{net.n_outputs} outputs")

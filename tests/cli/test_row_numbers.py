@@ -1,5 +1,5 @@
 """Rows in messages count from 1 at the API as on the command line: the API once said
-"first at row 146" for the row the command line called 147 (see README, Counting)."""
+"first at row 146" for the row the command line called 147 (see docs/guide.md, Counting)."""
 
 from __future__ import annotations
 
