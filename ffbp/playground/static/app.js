@@ -20,8 +20,11 @@ const state = {
   playing: false, selected: null, hashApplied: false,
 };
 // Counters for programs and the speed test: snapshots received and drawn since `start`.
-const stats = { received: 0, frames: 0, start: performance.now() };
-stats.reset = () => { stats.received = 0; stats.frames = 0; stats.start = performance.now(); };
+// readMs and drawMs: the time spent reading messages and drawing, to see which one limits.
+const stats = { received: 0, frames: 0, readMs: 0, drawMs: 0, start: performance.now() };
+stats.reset = () => {
+  Object.assign(stats, { received: 0, frames: 0, readMs: 0, drawMs: 0, start: performance.now() });
+};
 stats.rate = () => stats.frames / ((performance.now() - stats.start) / 1000);
 window.ffbpStats = stats;
 window.ffbp = state;
@@ -33,9 +36,11 @@ const send = (msg) => { if (ws.readyState === WebSocket.OPEN) ws.send(JSON.strin
 const configure = (changes) => send({ type: "configure", changes });
 
 ws.onmessage = (event) => {
+  const t0 = performance.now();
   const msg = JSON.parse(event.data);
   const handler = HANDLERS[msg.type];
   if (handler) handler(msg);
+  stats.readMs += performance.now() - t0;
 };
 ws.onclose = () => showError("The connection to ffbp closed: restart 'ffbp playground' and reload the page.");
 
@@ -69,7 +74,8 @@ const HANDLERS = {
 function unpack(v) {
   if (Array.isArray(v)) return v.map(unpack);
   if (typeof v !== "string") return v;
-  const bytes = Uint8Array.from(atob(v), (ch) => ch.charCodeAt(0));
+  const text = atob(v), bytes = new Uint8Array(text.length);
+  for (let k = 0; k < text.length; k++) bytes[k] = text.charCodeAt(k);
   return new Float32Array(bytes.buffer);
 }
 function unpackMaps(m) {
@@ -311,8 +317,10 @@ function planeChoice(names, c) {
 
 function frame() {
   if (state.dirty) {
+    const t0 = performance.now();
     state.dirty = false;
     render();
+    stats.drawMs += performance.now() - t0;
     if (state.fresh) stats.frames++;      // snapshots drawn, not redraws for a setting
     state.fresh = false;
   }
