@@ -40,6 +40,7 @@ STATIC = Path(__file__).resolve().parent / "static"
 MAX_UPLOAD = 2 * 1024 * 1024            # bytes; a CSV for a 2-D playground needs far less
 FRAME = 0.040                           # seconds between snapshots while playing (25 per s)
 CHUNK_SECONDS = 0.005                   # train in slices this long so pause answers at once
+MAX_SLICE = 10_000                      # steps in one slice, whatever the timing says
 
 
 def one_line(exc: BaseException) -> str:
@@ -62,7 +63,9 @@ def pack_maps(snap: dict) -> dict:
     def pack(values):
         if isinstance(values, list) and values and isinstance(values[0], list):
             return [pack(v) for v in values]
-        return base64.b64encode(np.asarray(values, dtype="<f4").tobytes()).decode("ascii")
+        with np.errstate(over="ignore"):      # beyond float32 is inf: a diverged picture
+            packed = np.asarray(values, dtype="<f4").tobytes()
+        return base64.b64encode(packed).decode("ascii")
 
     return {**snap, **{k: pack(snap[k]) for k in MAP_KEYS if k in snap}}
 
@@ -160,13 +163,16 @@ class Tab:
                 # Train until the next frame is due, in slices short enough that a pause
                 # or another call into the session waits at most CHUNK_SECONDS.
                 budget = min(CHUNK_SECONDS, max(next_frame - now, CHUNK_SECONDS / 5))
-                steps = max(1, int(budget / per_step))
+                steps = max(1, min(MAX_SLICE, int(budget / per_step)))
                 with self.lock:
                     t0 = time.perf_counter()
                     self.session.train(steps)
                     took = time.perf_counter() - t0
-                per_step = 0.7 * per_step + 0.3 * took / steps
+                    diverged = self.session.status["diverged"]
+                per_step = max(0.7 * per_step + 0.3 * took / steps, 1e-7)
                 self.stats["steps"] += steps
+                if diverged:                  # a frame at once: it carries the message
+                    next_frame = 0.0
         except Exception as exc:              # a bad setting, a bug: tell the page
             self.playing.clear()
             self._post("error", {"message": one_line(exc)})

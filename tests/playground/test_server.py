@@ -314,3 +314,16 @@ def test_importing_the_package_leaves_the_web_stack_alone(tmp_path):
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           cwd=tmp_path, timeout=60)
     assert done.stdout.strip() == "False", done.stderr
+
+
+def test_a_diverging_session_stops_playing_with_its_message(client):
+    with client.websocket_connect("/ws") as ws:
+        opened(ws)
+        ws.send_json({"type": "configure", "changes": {
+            "problem": "regression", "dataset": "plane", "activation": "relu",
+            "learning_rate": 10, "hidden": [8, 8]}})
+        until(ws, "snapshot")
+        ws.send_json({"type": "play"})
+        error = until(ws, "error")["message"]
+        assert "diverged" in one_line(error)
+        assert until(ws, "playing")["playing"] is False

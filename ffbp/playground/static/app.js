@@ -237,7 +237,7 @@ $("upload").onchange = async () => {
     const body = await reply.json().catch(() => ({ error: `the server answered ${reply.status}` }));
     if (!reply.ok) throw new Error(body.error || `the server answered ${reply.status}`);
     box.className = "message ok";
-    box.textContent = `${file.name}: ${body.rows} rows, ${body.columns.length - 1} features, ` +
+    box.textContent = `${file.name}: ${body.rows} rows, ${body.columns.length} features, ` +
       `target ${body.target} (${body.problem})`;
     state.selected = null;
   } catch (err) {
