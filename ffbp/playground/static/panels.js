@@ -70,7 +70,7 @@ export function showDetail(d) {
     rows.forEach(([name, values], k) => {
       const tr = el("tr");
       tr.append(el("td", k === 0 ? String(layer.layer) : ""));
-      tr.append(el("td", name));
+      tr.append(el("td", name, "name"));
       const td = el("td", vec(values), "mono");
       td.setAttribute("data-testid", `detail-${layer.layer}-${["h_in", "h", "delta"][k]}`);
       tr.append(td);
@@ -119,7 +119,7 @@ export function showHealth(h) {
   if (!warnings.length) list.append(el("li", "No warnings: the gradients look healthy.", "ok"));
   for (const w of warnings.slice(0, 6)) {
     const li = el("li", undefined, `warn ${w.kind || ""}`);
-    li.append(el("b", `${w.kind || "warning"}${w.layer ? " (" + w.layer + ")" : ""}: `));
+    li.append(el("b", `${w.kind || "warning"}: `));           // the message names the layers
     li.append(document.createTextNode(w.message || ""));
     if (w.remedy) li.append(el("div", `Try: ${w.remedy}`, "remedy"));
     list.append(li);
