@@ -133,8 +133,12 @@ def test_play_trains_on_the_circle(page):
 
 def test_adding_a_layer_adds_its_units_pictures(page):
     assert page.get_by_test_id("neuron-3-1").count() == 0
+    page.get_by_test_id("weight-3-2-1").dispatch_event("click")
+    page.get_by_test_id("explain-gradient").wait_for()
     page.get_by_test_id("add-layer").click()
     page.get_by_test_id("neuron-3-2").wait_for()
+    # the explained weight's numbers belonged to the old network: the panel is cleared
+    assert page.get_by_test_id("explain-gradient").count() == 0
     assert page.get_by_test_id("weight-4-2-1").count() == 1        # layer 3 → the output
     assert "hidden=4,2,2" in page.evaluate("location.hash")
     page.get_by_test_id("units-plus-1").click()

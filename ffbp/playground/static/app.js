@@ -52,6 +52,8 @@ const HANDLERS = {
   },
   config: (m) => {
     if (!state.defaults) state.defaults = m.config;
+    // a new network shape or new data: the selected weight may be gone, its numbers are
+    if (state.config && shapeOf(state.config) !== shapeOf(m.config)) clearSelection();
     state.config = m.config;
     applyConfig(m.config);
     if (!state.hashApplied) {
@@ -65,7 +67,7 @@ const HANDLERS = {
   snapshot: (m) => { state.snap = unpackMaps(m); state.dirty = state.fresh = true; stats.received++; },
   playing: (m) => setPlaying(m.playing),
   explain: (m) => {
-    if (state.selected) showExplain(m, ...state.selected, sampleIndex());
+    if (state.selected) showExplain(m, ...state.selected, sampleIndex(), state.snap && state.snap.epoch);
   },
   detail: (m) => { state.detail = m; showDetail(m); },
   error: (m) => { showError(m.message); if (state.playing) setPlaying(false); },
@@ -81,6 +83,16 @@ function unpack(v) {
 function unpackMaps(m) {
   for (const key of ["output", "inputs", "neurons"]) m[key] = unpack(m[key]);
   return m;
+}
+
+const shapeOf = (c) => JSON.stringify([c.hidden, c.features, c.dataset, c.problem, c.seed]);
+
+function clearSelection() {
+  state.selected = null;
+  view.select(null);
+  $("explain-hint").hidden = false;
+  $("explain-numbers").replaceChildren();
+  $("explain-text").textContent = "";
 }
 
 function showError(text) {
@@ -239,7 +251,6 @@ $("upload").onchange = async () => {
     box.className = "message ok";
     box.textContent = `${file.name}: ${body.rows} rows, ${body.columns.length} features, ` +
       `target ${body.target} (${body.problem})`;
-    state.selected = null;
   } catch (err) {
     box.className = "message bad";
     box.textContent = err.message;

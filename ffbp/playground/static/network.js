@@ -30,6 +30,7 @@ export class NetworkView {
     for (const el of [...this.root.querySelectorAll(".node, .layer-head")]) el.remove();
     this.svg.replaceChildren();
     this.edges = []; this.units = []; this.inputs = [];
+    this.hide();                   // a tooltip over an edge that is gone would stay forever
     const hidden = layout.slice(1, -1), rows = Math.max(all.length, ...hidden, 1);
     const height = TOP + rows * GAP + 10, width = LEFT + (hidden.length + 1) * COL + 40;
     this.root.style.height = `${height}px`;
@@ -151,7 +152,7 @@ export class NetworkView {
   }
 
   // The selected edge keeps an outline so the explain panel's weight stays in view.
-  select(L, I, J) { this.selected = [L, I, J]; this.mark(); }
+  select(L, I, J) { this.selected = L ? [L, I, J] : null; this.mark(); }
 
   mark() {
     for (const el of this.svg.querySelectorAll(".selected")) el.classList.remove("selected");

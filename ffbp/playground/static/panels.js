@@ -14,11 +14,12 @@ function el(tag, text, cls) {
 
 // ffbp.explain's own text, plus the three numbers that must agree side by side: the
 // back-propagated gradient, the finite difference, and what explain reports as ∂E/∂W.
-export function showExplain(msg, L, I, J, sample) {
+export function showExplain(msg, L, I, J, sample, epoch) {
   $("explain-hint").hidden = true;
   const box = $("explain-numbers");
   box.replaceChildren();
-  const head = el("div", `${msg.symbol || weightSymbol(L, I, J)} for training sample ${sample + 1}`, "explain-head");
+  const when = epoch === undefined ? "" : ` (the network at epoch ${Math.floor(epoch)})`;
+  const head = el("div", `${msg.symbol || weightSymbol(L, I, J)} for training sample ${sample + 1}${when}`, "explain-head");
   box.append(head);
   const rows = [
     ["∂E/∂W (back-propagation)", msg.backprop, "explain-backprop"],
