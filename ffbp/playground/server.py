@@ -82,7 +82,7 @@ class Tab:
         self.thread: threading.Thread | None = None
         self.points_version = None
         self.packed = ws.query_params.get("maps") == "f32"
-        self.stats = {"frames": 0, "steps": 0, "seconds": 0.0}
+        self.speed = {}                         # the last play's steps and frames a second
 
     # -- calls into the session, off the event loop ----------------------------------------
     def locked(self, fn, *args):
@@ -142,6 +142,7 @@ class Tab:
     def _play(self):
         sent, per_step = None, 1e-4         # the last frame's send; seconds a step takes
         next_frame = started = time.perf_counter()
+        frames, first = 0, self.session.status["steps"]
         try:
             while self.playing.is_set():
                 now = time.perf_counter()
@@ -155,7 +156,7 @@ class Tab:
                     text, diverged = self.snapshot_frame()
                     sent = asyncio.run_coroutine_threadsafe(self.send("snapshot", text=text),
                                                             self.loop)
-                    self.stats["frames"] += 1
+                    frames += 1
                     if diverged:
                         self.playing.clear()
                         self._post("error", {"message": diverged})
@@ -170,15 +171,16 @@ class Tab:
                     took = time.perf_counter() - t0
                     diverged = self.session.status["diverged"]
                 per_step = max(0.7 * per_step + 0.3 * took / steps, 1e-7)
-                self.stats["steps"] += steps
                 if diverged:                  # a frame at once: it carries the message
                     next_frame = 0.0
         except Exception as exc:              # a bad setting, a bug: tell the page
             self.playing.clear()
             self._post("error", {"message": one_line(exc)})
-        finally:
-            self.stats["seconds"] += time.perf_counter() - started
-        self._post("playing", {"playing": False})
+        seconds = time.perf_counter() - started
+        steps_done = self.session.status["steps"] - first      # steps a reset undid count
+        self.speed = {"steps_per_second": max(steps_done, 0) / seconds,
+                      "frames_per_second": frames / seconds, "seconds": seconds}
+        self._post("playing", {"playing": False, "speed": self.speed})
         try:
             self._post("snapshot", text=self.snapshot_text())
         except Exception:                     # the session may be closing with the tab

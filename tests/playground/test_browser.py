@@ -254,6 +254,9 @@ def test_the_page_keeps_up_and_answers_while_playing(server, browser):
         pause(tab)
         assert time.monotonic() - started < 2.0
         assert rate >= 8, rate
+        server = tab.evaluate("window.ffbpStats.server")
+        assert server["steps_per_second"] >= 100, server       # the target
+        assert "steps/s" in text(tab, "speed")
         assert tab.problems == []
     finally:
         tab.context.close()

@@ -153,8 +153,12 @@ def test_play_trains_and_pause_stops(client):
         steps = [until(ws, "snapshot")["steps"] for _ in range(3)]
         assert steps[0] < steps[1] < steps[2]
         ws.send_json({"type": "pause"})
-        assert until(ws, "playing")["playing"] is False
+        stopped = until(ws, "playing")
+        assert stopped["playing"] is False
         last = until(ws, "snapshot")["steps"]
+        speed = stopped["speed"]               # the run's own count, as the page shows it
+        assert speed["steps_per_second"] * speed["seconds"] == pytest.approx(last, rel=1e-6)
+        assert speed["frames_per_second"] * speed["seconds"] >= 3
         ws.send_json({"type": "reset"})
         assert until(ws, "snapshot")["steps"] == 0 and last > 0
 

@@ -65,7 +65,14 @@ const HANDLERS = {
   },
   points: (m) => { state.points = m; applyBatchLimits(); state.dirty = true; },
   snapshot: (m) => { state.snap = unpackMaps(m); state.dirty = state.fresh = true; stats.received++; },
-  playing: (m) => setPlaying(m.playing),
+  playing: (m) => {
+    setPlaying(m.playing);
+    if (m.speed) {                  // the server's own count for the run that just ended
+      stats.server = m.speed;
+      $("speed").textContent = `last run: ${Math.round(m.speed.steps_per_second).toLocaleString("en")} ` +
+        `steps/s, ${m.speed.frames_per_second.toFixed(1)} updates/s`;
+    }
+  },
   explain: (m) => {
     if (state.selected) showExplain(m, ...state.selected, sampleIndex(), state.snap && state.snap.epoch);
   },
