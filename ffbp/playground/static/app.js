@@ -100,6 +100,8 @@ function clearSelection() {
   $("explain-hint").hidden = false;
   $("explain-numbers").replaceChildren();
   $("explain-text").textContent = "";
+  $("step-detail").replaceChildren();
+  state.detail = null;
 }
 
 function showError(text) {

@@ -176,7 +176,7 @@ export class NetworkView {
   }
 
   show(e, html) { this.tooltip.innerHTML = html; this.tooltip.hidden = false; this.place(e); }
-  place(e) { this.tooltip.style.left = `${e.pageX + 12}px`; this.tooltip.style.top = `${e.pageY + 12}px`; }
+  place(e) { this.tooltip.style.left = `${e.clientX + 12}px`; this.tooltip.style.top = `${e.clientY + 12}px`; }
   hide() { this.tooltip.hidden = true; }
 }
 
