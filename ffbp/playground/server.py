@@ -3,7 +3,7 @@
 Each WebSocket connection (a browser tab) owns one ``Session``; closing the socket closes
 the session and drops it from ``app.state.tabs``. While a tab plays, its session trains in a
 worker thread (NumPy releases the GIL in its GEMMs, and the event loop keeps answering other
-tabs and this tab's clicks) and a snapshot goes out at most every ``FRAME`` seconds. Every
+tabs and this tab's clicks) and a snapshot goes out on a ``FRAME`` beat (25 a second). Every
 call into a session holds that tab's lock: a Session is plain Python, not thread-safe.
 
 Protocol (JSON text frames), as docs/playground.md describes for programs:
@@ -52,6 +52,25 @@ def one_line(exc: BaseException) -> str:
     return f"unexpected {type(exc).__name__}: {text}"
 
 
+def dumps(message: dict) -> str:
+    """JSON that browsers can read: NaN and ±inf (a diverging network's numbers) are not
+    JSON, so they become null; the common, finite case pays one ``json.dumps``."""
+    try:
+        return json.dumps(message, allow_nan=False)
+    except ValueError:
+        return json.dumps(_finite(message), allow_nan=False)
+
+
+def _finite(value):
+    if isinstance(value, float):
+        return value if np.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
+
+
 MAP_KEYS = ("output", "inputs", "neurons")
 
 
@@ -95,7 +114,7 @@ class Tab:
     # -- sending -----------------------------------------------------------------------
     async def send(self, kind: str, payload: dict | None = None, text: str | None = None):
         if text is None:
-            text = json.dumps({"type": kind, **(payload or {})})
+            text = dumps({"type": kind, **(payload or {})})
         async with self.send_lock:
             await self.ws.send_text(text)
 
@@ -111,7 +130,7 @@ class Tab:
         diverged = snap.get("diverged")
         if self.packed:
             snap = pack_maps(snap)
-        return json.dumps({"type": "snapshot", **snap}), diverged
+        return dumps({"type": "snapshot", **snap}), diverged
 
     async def send_snapshot(self):
         await self.send("snapshot", text=await run_in_threadpool(self.snapshot_text))
@@ -200,7 +219,7 @@ async def tab_socket(ws: WebSocket):
     try:
         session = await run_in_threadpool(app.state.new_session)
     except Exception as exc:
-        await ws.send_text(json.dumps({"type": "error", "message": one_line(exc)}))
+        await ws.send_text(dumps({"type": "error", "message": one_line(exc)}))
         await ws.close()
         return
     tab = Tab(secrets.token_urlsafe(9), session, ws, asyncio.get_running_loop())

@@ -4,6 +4,7 @@ one-line messages, the downloads, and the command's start-up errors."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
@@ -22,7 +23,7 @@ with warnings.catch_warnings():     # Starlette's note that its client may move 
     from starlette.testclient import TestClient
 
 from ffbp.playground import create_app  # noqa: E402
-from ffbp.playground.server import MAX_UPLOAD  # noqa: E402
+from ffbp.playground.server import MAX_UPLOAD, dumps  # noqa: E402
 from ffbp.playground.session import Session  # noqa: E402
 
 CSV3 = "a,b,c,label\n" + "".join(
@@ -331,3 +332,10 @@ def test_a_diverging_session_stops_playing_with_its_message(client):
         error = until(ws, "error")["message"]
         assert "diverged" in one_line(error)
         assert until(ws, "playing")["playing"] is False
+
+
+def test_numbers_json_cannot_hold_are_sent_as_null():
+    message = {"loss_train": float("nan"), "curve": [1.0, float("inf")], "epoch": 2.5}
+    assert json.loads(dumps(message)) == {"loss_train": None, "curve": [1.0, None],
+                                          "epoch": 2.5}
+    assert dumps({"a": [0.5]}) == '{"a": [0.5]}'

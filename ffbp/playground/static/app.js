@@ -302,8 +302,10 @@ function render() {
   const snap = state.snap, c = state.config;
   if (!snap || !c) return;
   $("epoch").textContent = String(Math.floor(snap.epoch));
-  $("loss-train").textContent = snap.loss_train.toFixed(3);
-  $("loss-test").textContent = snap.loss_test.toFixed(3);
+  // null: a number the server could not send as JSON (NaN or inf from a diverging network)
+  const loss = (v) => (typeof v === "number" ? v.toFixed(3) : "–");
+  $("loss-train").textContent = loss(snap.loss_train);
+  $("loss-test").textContent = loss(snap.loss_test);
   // built-in data: the seven features by key, those in the config feeding the network;
   // an upload: its columns, all feeding it (the snapshot's labels)
   const upload = c.dataset === "upload";
