@@ -215,6 +215,18 @@ def test_an_upload_trains_and_reaches_the_socket(client):
         assert until(ws, "snapshot")["layout"][0] == 3
 
 
+def test_an_upload_may_name_its_target(client):
+    with client.websocket_connect("/ws") as ws:
+        session = opened(ws)
+        reply = client.post(f"/api/upload?session={session}&name=d.csv&target=b",
+                            content=CSV3.encode(), headers={"Content-Type": "text/csv"})
+        assert reply.status_code == 200, reply.text
+        assert reply.json()["target"] == "b" and reply.json()["columns"] == ["a", "c", "label"]
+        reply = client.post(f"/api/upload?session={session}&name=d.csv&target=nope",
+                            content=CSV3.encode(), headers={"Content-Type": "text/csv"})
+        assert reply.status_code == 400 and "nope" in one_line(reply.json()["error"])
+
+
 @pytest.mark.parametrize("body, status, words", [
     (b"x" * (MAX_UPLOAD + 1), 413, "2 MB"),
     (b"", 400, "empty"),

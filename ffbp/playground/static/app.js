@@ -63,7 +63,12 @@ const HANDLERS = {
     }
     writeHash(m.config);
   },
-  points: (m) => { state.points = m; applyBatchLimits(); state.dirty = true; },
+  points: (m) => {
+    state.points = m;
+    $("sample").max = String(m.train.length);
+    applyBatchLimits();
+    state.dirty = true;
+  },
   snapshot: (m) => { state.snap = unpackMaps(m); state.dirty = state.fresh = true; stats.received++; },
   playing: (m) => {
     setPlaying(m.playing);
@@ -253,7 +258,10 @@ $("upload").onchange = async () => {
   box.className = "message";
   box.textContent = `reading ${file.name} …`;
   try {
-    const reply = await fetch(`/api/upload?session=${encodeURIComponent(state.session)}&name=${encodeURIComponent(file.name)}`,
+    const target = $("upload-target").value.trim();
+    const query = `session=${encodeURIComponent(state.session)}&name=${encodeURIComponent(file.name)}` +
+      (target ? `&target=${encodeURIComponent(target)}` : "");
+    const reply = await fetch(`/api/upload?${query}`,
       { method: "POST", body: file, headers: { "Content-Type": "text/csv" } });
     const body = await reply.json().catch(() => ({ error: `the server answered ${reply.status}` }));
     if (!reply.ok) throw new Error(body.error || `the server answered ${reply.status}`);
@@ -271,6 +279,12 @@ $("upload").onchange = async () => {
 // Uploaded data cannot travel in a link: its keys are left out, and the link opens on the
 // built-in data with the same network and training settings.
 const DATA_KEYS = ["dataset", "problem", "features", "x_feature", "y_feature"];
+
+// a link pasted or edited in the address bar of an open page applies too
+window.addEventListener("hashchange", () => {
+  const changes = state.config ? readHash(state.config) : {};
+  if (Object.keys(changes).length) configure(changes);
+});
 
 function writeHash(c) {
   const parts = [];
