@@ -146,6 +146,7 @@ function applyConfig(c) {
   $("add-layer").disabled = c.hidden.length >= MAX_LAYERS;
   $("remove-layer").disabled = c.hidden.length === 0;
   $("plane-choice").hidden = c.dataset !== "upload";
+  $("feature-hint").hidden = c.dataset === "upload";     // an upload's columns are all inputs
   applyBatchLimits();
   state.dirty = true;
 }
