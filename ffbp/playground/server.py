@@ -282,7 +282,10 @@ async def handle(tab: Tab, text: str):
         tab.start()
         await tab.send("playing", {"playing": True})
     elif kind == "pause":
-        await run_in_threadpool(tab.stop)      # the worker sends the last snapshot
+        running = tab.thread is not None and tab.thread.is_alive()
+        await run_in_threadpool(tab.stop)      # a worker sends the last snapshot itself
+        if not running:                        # nothing was playing: say so all the same
+            await tab.send("playing", {"playing": False})
     elif kind == "step":
         await run_in_threadpool(tab.stop)
         detail = await tab.call(s.step_detail, _sample(message))

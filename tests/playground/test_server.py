@@ -162,6 +162,8 @@ def test_play_trains_and_pause_stops(client):
         assert speed["frames_per_second"] * speed["seconds"] >= 3
         ws.send_json({"type": "reset"})
         assert until(ws, "snapshot")["steps"] == 0 and last > 0
+        ws.send_json({"type": "pause"})                # not playing: answered all the same
+        assert until(ws, "playing")["playing"] is False
 
 
 def test_explain_and_step_detail_over_the_socket(client, factory):
