@@ -82,7 +82,8 @@ const HANDLERS = {
     if (state.selected) showExplain(m, ...state.selected, sampleIndex(), state.snap && state.snap.epoch);
   },
   detail: (m) => { state.detail = m; showDetail(m); },
-  error: (m) => { showError(m.message); if (state.playing) setPlaying(false); },
+  // only the server's "playing" says whether it trains: a refused setting stops nothing
+  error: (m) => showError(m.message),
 };
 
 function unpack(v) {
@@ -130,8 +131,10 @@ function setSelect(select, value) {
 }
 
 function applyConfig(c) {
+  // the session keeps an uploaded table when you look at other data: it stays on the list
+  if (c.dataset === "upload") state.uploaded = true;
   const sets = [...DATASETS[c.problem]];
-  if (c.dataset === "upload") sets.push(["upload", "Your CSV"]);
+  if (state.uploaded) sets.push(["upload", "Your CSV"]);
   options($("dataset"), sets);
   setSelect($("dataset"), c.dataset);
   setSelect($("learning-rate"), c.learning_rate);
@@ -171,9 +174,11 @@ $("reg-rate").onchange = () => configure({ reg_rate: number("reg-rate") });
 for (const key of ["activation", "regularization", "optimizer", "init"]) {
   $(key).onchange = () => configure({ [key]: $(key).value });
 }
+// built-in data: a problem comes with its own data sets; an upload stays, read the other way
 $("problem").onchange = () => {
   const problem = $("problem").value;
-  configure({ problem, dataset: DATASETS[problem][0][0] });
+  if (state.config.dataset === "upload") configure({ problem });
+  else configure({ problem, dataset: DATASETS[problem][0][0] });
 };
 $("dataset").onchange = () => configure({ dataset: $("dataset").value });
 $("train-ratio").oninput = () => { $("train-ratio-value").textContent = $("train-ratio").value; };
