@@ -81,7 +81,7 @@ const HANDLERS = {
   explain: (m) => {
     if (state.selected) showExplain(m, ...state.selected, sampleIndex(), state.snap && state.snap.epoch);
   },
-  detail: (m) => { state.detail = m; showDetail(m); },
+  detail: (m) => { state.detail = m; showDetail(m); state.dirty = true; },
   // only the server's "playing" says whether it trains: a refused setting stops nothing
   error: (m) => showError(m.message),
 };
@@ -331,7 +331,8 @@ function render() {
   const upload = c.dataset === "upload";
   const all = upload ? snap.features : FEATURES;
   view.build(snap.layout, all, upload ? snap.features : c.features, !upload);
-  const opts = { problem: c.problem, discretize: c.discretize, showTest: c.show_test };
+  const opts = { problem: c.problem, discretize: c.discretize, showTest: c.show_test,
+    mark: state.detail ? state.detail.sample : undefined };
   view.update(snap, opts);
   drawBoundary($("boundary"), snap, state.points, opts);
   axes(snap);

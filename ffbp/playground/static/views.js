@@ -74,6 +74,14 @@ export function drawBoundary(canvas, snap, points, opts) {
   };
   for (const p of points.train) dot(p, "#fff");
   if (opts.showTest) for (const p of points.test) dot(p, "#111");
+  const mark = points.train[opts.mark];      // step mode's sample, ringed so it can be found
+  if (mark) {
+    ctx.beginPath();
+    ctx.arc(px(mark[0]), py(mark[1]), 7, 0, 2 * Math.PI);
+    ctx.lineWidth = 2;
+    ctx.strokeStyle = "#000";
+    ctx.stroke();
+  }
 }
 
 // A line chart of series (arrays of numbers) sharing an x axis; `log` plots log10.
