@@ -264,3 +264,18 @@ def test_the_page_keeps_up_and_answers_while_playing(server, browser):
         assert tab.problems == []
     finally:
         tab.context.close()
+
+
+def test_closing_the_tab_frees_its_session(server, browser):
+    app, url = server
+    before = set(app.state.tabs)
+    tab = open_tab(browser, url)
+    mine = tab.evaluate("window.ffbp.session")
+    assert mine in app.state.tabs and mine not in before
+    tab.get_by_test_id("play").click()                 # closing while it trains, too
+    tab.wait_for_function("window.ffbp.snap.steps > 0")
+    tab.context.close()
+    deadline = time.monotonic() + 10
+    while mine in app.state.tabs:
+        assert time.monotonic() < deadline, "the closed tab's session is still registered"
+        time.sleep(0.05)
