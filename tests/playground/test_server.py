@@ -353,3 +353,36 @@ def test_numbers_json_cannot_hold_are_sent_as_null():
     assert json.loads(dumps(message)) == {"loss_train": None, "curve": [1.0, None],
                                           "epoch": 2.5}
     assert dumps({"a": [0.5]}) == '{"a": [0.5]}'
+
+
+def test_the_command_serves_the_page_until_ctrl_c(tmp_path):
+    """ffbp playground end to end: the address line, the page, and Ctrl-C as a clean stop."""
+    import signal
+    import socket
+
+    import httpx
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen([sys.executable, "-m", "ffbp", "playground", "--no-browser",
+                               "--port", str(port)], cwd=tmp_path, text=True,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert server.stdout.readline().strip() == \
+            f"ffbp playground: http://127.0.0.1:{port}/  (Ctrl-C to stop)"
+        page = None
+        for _ in range(200):
+            try:
+                page = httpx.get(f"http://127.0.0.1:{port}/", timeout=2)
+                break
+            except httpx.TransportError:
+                time.sleep(0.05)
+        assert page is not None and page.status_code == 200
+        assert 'data-testid="play"' in page.text
+        server.send_signal(signal.SIGINT)
+        assert server.wait(timeout=20) == 0
+        assert server.stderr.read() == ""
+    finally:
+        if server.poll() is None:
+            server.kill()
