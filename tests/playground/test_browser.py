@@ -124,10 +124,12 @@ def test_the_page_loads_without_console_errors(page):
 
 def test_play_trains_on_the_circle(page):
     before = float(text(page, "loss-train"))
-    play_until_epoch(page, 30)
-    assert int(text(page, "epoch")) >= 30
+    # the default 2-4-2-1 tanh network at α = 0.03 has a quarter of its first loss left by
+    # epoch 80 (and keeps falling), whenever the pause lands after it
+    play_until_epoch(page, 80)
+    assert int(text(page, "epoch")) >= 80
     after = float(text(page, "loss-train"))
-    assert after < 0.7 * before, (before, after)
+    assert after < 0.5 * before, (before, after)
     assert page.problems == []
 
 
