@@ -81,6 +81,45 @@ def child(fw: str, path: str, seed: int) -> dict:
             "accuracy": float(model.score(data["X_te"], data["y_te"]))}
 
 
+def accuracies(fw: str, path: str, seeds: int) -> list[float]:
+    """Held-out accuracy of ``seeds`` fits (random_state 0, 1, ...) in this process, untimed:
+    iris's test part has 38 rows, so one fit's accuracy moves in steps of 0.026 with the
+    random draws, and the rounds' few fits say little about which estimator is the more
+    accurate."""
+    import warnings
+
+    import numpy as np
+
+    data = np.load(path)
+    if fw == "ffbp":
+        from ffbp.sklearn import MLPClassifier
+    else:
+        from sklearn.neural_network import MLPClassifier
+    out = []
+    for seed in range(seeds):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model = MLPClassifier(**PARAMS, random_state=seed).fit(data["X_tr"], data["y_tr"])
+        out.append(float(model.score(data["X_te"], data["y_te"])))
+    return out
+
+
+def measure_accuracy(tables=TABLES, seeds=10, frameworks=FRAMEWORKS) -> dict:
+    """{table: {fw: [accuracy per seed]}}, one process per framework and table."""
+    out = {t: {} for t in tables}
+    with tempfile.TemporaryDirectory() as folder:
+        paths = write_tables(tables, folder)
+        for table in tables:
+            for fw in frameworks:
+                cmd = [sys.executable, "-m", "benchmarks.small_tables", "--accuracy-of", fw,
+                       paths[table], str(seeds)]
+                done = subprocess.run(cmd, capture_output=True, text=True, timeout=1800)
+                if done.returncode != 0:
+                    raise RuntimeError(f"the {fw} fits failed: {done.stderr.strip()[-800:]}")
+                out[table][fw] = json.loads(done.stdout.strip().splitlines()[-1])
+    return out
+
+
 def run_child(fw, path, seed, env=None) -> dict:
     cmd = [sys.executable, "-m", "benchmarks.small_tables", "--child", fw, path, str(seed)]
     done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
@@ -106,17 +145,20 @@ def measure(tables=TABLES, repeats=3, frameworks=FRAMEWORKS, echo=True) -> dict:
     return runs
 
 
-def summarise(runs: dict) -> list[dict]:
-    """A row per table: median seconds and epochs, mean accuracy, and the paired ratios
-    (scikit-learn over ffbp, median over rounds) of fit and of import + fit."""
+def summarise(runs: dict, accuracy: dict | None = None) -> list[dict]:
+    """A row per table: median seconds and epochs, mean accuracy (over ``accuracy``'s seeds
+    when given, else over the rounds), and the paired ratios (scikit-learn over ffbp, median
+    over rounds) of fit and of import + fit."""
     rows = []
     for table, by_fw in runs.items():
         row = {"table": table}
         for fw, recs in by_fw.items():
-            row[fw] = {"fit_s": statistics.median(r["fit_s"] for r in recs),
+            seeds = (accuracy or {}).get(table, {}).get(fw)
+            row[fw] = {"accuracy_seeds": seeds,
+                       "fit_s": statistics.median(r["fit_s"] for r in recs),
                        "import_s": statistics.median(r["import_s"] for r in recs),
                        "epochs": statistics.median(r["epochs"] for r in recs),
-                       "accuracy": statistics.fmean(r["accuracy"] for r in recs),
+                       "accuracy": statistics.fmean(seeds or [r["accuracy"] for r in recs]),
                        "fit_times": [r["fit_s"] for r in recs]}
         if "ffbp" in by_fw and "sklearn" in by_fw:
             pairs = list(zip(by_fw["sklearn"], by_fw["ffbp"], strict=True))
@@ -134,6 +176,19 @@ def summarise(runs: dict) -> list[dict]:
     return rows
 
 
+def accuracy_gap(f, s) -> str:
+    """ffbp's mean accuracy minus scikit-learn's, with the standard error of that difference
+    over the seeds (so that a gap of a fraction of one test row reads as what it is)."""
+    if f is None or s is None:
+        return "-"
+    gap = f["accuracy"] - s["accuracy"]
+    a, b = f.get("accuracy_seeds"), s.get("accuracy_seeds")
+    if not a or not b or len(a) < 2 or len(b) < 2:
+        return f"{gap:+.3f}"
+    se = (statistics.variance(a) / len(a) + statistics.variance(b) / len(b)) ** 0.5
+    return f"{gap:+.3f} ± {se:.3f}"
+
+
 def table_text(rows) -> str:
     from .report import table
 
@@ -146,6 +201,7 @@ def table_text(rows) -> str:
                 f"{rec['fit_s']:.3f}", f"{rec['epochs']:.0f}", f"{rec['accuracy']:.3f}"]
         cells += [f"{r[k]:.2f}x" if k in r else "-"
                   for k in ("fit_ratio", "cpu_ratio", "epoch_ratio", "total_ratio")]
+        cells.append(accuracy_gap(f, s))
         if "fit_ratio" in r:
             fast = r["fit_ratio"] >= TARGET
             as_good = f["accuracy"] >= s["accuracy"]
@@ -155,7 +211,8 @@ def table_text(rows) -> str:
             cells.append("-")
         out.append(cells)
     return table(["table", "ffbp fit s", "epochs", "accuracy", "sklearn fit s", "epochs",
-                  "accuracy", "fit ratio", "cpu ratio", "per epoch", "import+fit", "target"],
+                  "accuracy", "fit ratio", "cpu ratio", "per epoch", "import+fit",
+                  "accuracy gap", "target"],
                  out)
 
 
@@ -165,21 +222,31 @@ def main(argv=None):
     p.add_argument("--tables", default=",".join(TABLES))
     p.add_argument("--only", default=",".join(FRAMEWORKS))
     p.add_argument("--json", metavar="FILE")
+    p.add_argument("--seeds", type=int, default=10, help="fits (random_state 0, 1, ...) "
+                   "whose mean held-out accuracy is reported, untimed (0: the rounds' fits)")
     p.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    p.add_argument("--accuracy-of", nargs=3, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.child:
         fw, path, seed = args.child
         print(json.dumps(child(fw, path, int(seed))))
         return None
+    if args.accuracy_of:
+        fw, path, seeds = args.accuracy_of
+        print(json.dumps(accuracies(fw, path, int(seeds))))
+        return None
     tables = [t.strip() for t in args.tables.split(",")]
-    runs = measure(tables, args.repeats, [fw for fw in FRAMEWORKS if fw in args.only])
-    rows = summarise(runs)
+    frameworks = [fw for fw in FRAMEWORKS if fw in args.only]
+    runs = measure(tables, args.repeats, frameworks)
+    accuracy = measure_accuracy(tables, args.seeds, frameworks) if args.seeds else None
+    rows = summarise(runs, accuracy)
     print(f"\nSmall tables: {PARAMS}, fresh process per fit; medians of {args.repeats} "
-          f"rounds, ratios = scikit-learn's seconds over ffbp's, paired within a round")
+          f"rounds, ratios = scikit-learn's seconds over ffbp's, paired within a round; "
+          f"accuracy: mean over " + (f"{args.seeds} seeds" if args.seeds else "the rounds"))
     print(table_text(rows))
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"runs": runs, "rows": rows}, f, indent=1)
+            json.dump({"runs": runs, "accuracy": accuracy, "rows": rows}, f, indent=1)
     return rows
 
 
