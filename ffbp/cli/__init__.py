@@ -5,6 +5,8 @@ Parquet tables (``pip install "ffbp[cli]"`` for pandas and pyarrow).
     options.py   ``ffbp train``'s options, shared by the flags and the TOML config file
     data.py      reading/writing tables, preprocessing, task inference
     commands.py  the subcommands
+    playground.py  ``ffbp playground``: a shell over ``ffbp.playground.serve`` (the web
+                 stack is imported only when it runs)
 """
 
 from .main import build_parser, main
