@@ -235,7 +235,10 @@ async def tab_socket(ws: WebSocket):
                 await handle(tab, text)
             except Exception as exc:
                 await tab.send("error", {"message": one_line(exc)})
-    except WebSocketDisconnect:
+    except (WebSocketDisconnect, RuntimeError):
+        # The tab closed. Starlette says so with WebSocketDisconnect from a receive, or with
+        # a RuntimeError (its WebSocketDisconnected) when a frame was being sent as the
+        # socket went; errors of the messages themselves are answered inside the loop.
         pass
     finally:        # the tab is gone: stop, free, forget (even when the task is cancelled)
         with anyio.CancelScope(shield=True):

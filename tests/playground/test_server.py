@@ -386,3 +386,48 @@ def test_the_command_serves_the_page_until_ctrl_c(tmp_path):
     finally:
         if server.poll() is None:
             server.kill()
+
+
+def test_a_tab_dropped_while_playing_is_freed_without_an_error(factory, caplog):
+    """A real server and a client that goes away while frames are being sent: the server
+    frees the session quietly (no "Exception in ASGI application" in its log)."""
+    import asyncio
+    import logging
+    import socket
+    import threading
+
+    uvicorn = require("uvicorn", "the playground's server runs under uvicorn")
+    websockets = require("websockets", "a real WebSocket client, as the page speaks")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    app = create_app(factory)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
+                                           log_config=None, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.05)
+
+    async def drop_while_playing():
+        async with websockets.connect(f"ws://127.0.0.1:{port}/ws", max_size=None) as ws:
+            await ws.send(json.dumps({"type": "play"}))
+            seen = 0
+            while seen < 3:                        # playing: frames are on their way
+                seen += json.loads(await ws.recv())["type"] == "snapshot"
+            await ws.send(json.dumps({"type": "pause"}))   # and leave at once
+
+    try:
+        with caplog.at_level(logging.ERROR):
+            asyncio.run(drop_while_playing())
+            deadline = time.monotonic() + 10
+            while app.state.tabs:
+                assert time.monotonic() < deadline, "the dropped tab's session is still held"
+                time.sleep(0.05)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+    assert len(factory.closed) == 1
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
