@@ -178,39 +178,46 @@ def _penalty_state(lam, mask, params, net) -> DecayState:
     return DecayState(Scratch(np.empty_like(params), coef=coef))
 
 
+def _penalty_link(lam, mask, slope, reduce) -> GradientTransformation:
+    """A penalty on the masked entries: u ← g + λ·slope(θ), and ``penalty`` = reduce(θ,
+    λ·slope(θ)). ``slope`` None means θ itself (one multiply, no copy)."""
+
+    def init(params, net=None):
+        return _penalty_state(lam, mask, params, net)
+
+    def scaled_slope(params, work):
+        """λᵢ·slope(θᵢ) into the work buffer."""
+        source = params if slope is None else slope(params, out=work.values)
+        return np.multiply(source, lam if work.coef is None else work.coef, out=work.values)
+
+    def update(updates, state, params):
+        if state.scratch is not None:
+            updates += scaled_slope(params, state.scratch)
+
+    def penalty(params, state):
+        if state.scratch is None:
+            return 0.0
+        return reduce(params, scaled_slope(params, state.scratch))
+
+    return GradientTransformation(init, update, penalty)
+
+
 def add_decayed_weights(weight_decay: float, mask=None) -> GradientTransformation:
-    """Weight decay: u ← g + λ θ where the mask is True (the gradient of ½λ‖W‖²).
+    """Weight decay: u ← g + λ θ where the mask is True (the gradient of ½λ‖W‖², which is
+    the link's penalty).
 
     ``mask``: None = ``net.decay_mask()`` when ``init`` receives the network (weights, not
     biases, tutorial 002), else every parameter; or a flat bool array; or a callable
     net -> bool array. Placed before an adaptive link this is L2 regularisation (torch Adam's
     ``weight_decay``); after it, decoupled decay (AdamW)."""
     lam = check_number(weight_decay, "weight_decay", 0.0)
-
-    def init(params, net=None):
-        return _penalty_state(lam, mask, params, net)
-
-    def update(updates, state, params):
-        work = state.scratch
-        if work is None:
-            return
-        np.multiply(params, lam if work.coef is None else work.coef, out=work.values)
-        updates += work.values
-
-    def penalty(params, state):
-        """½ Σ λᵢ θᵢ² over the decayed entries (0 when decay is off)."""
-        work = state.scratch
-        if work is None:
-            return 0.0
-        np.multiply(params, lam if work.coef is None else work.coef, out=work.values)
-        return 0.5 * float(params @ work.values)
-
-    return GradientTransformation(init, update, penalty)
+    # ½ Σ λᵢ θᵢ² = ½ θ · (λθ)
+    return _penalty_link(lam, mask, None, lambda params, scaled: 0.5 * float(params @ scaled))
 
 
 def add_l1_penalty(l1: float, mask=None) -> GradientTransformation:
     """L1 regularisation: u ← g + λ sign(θ) where the mask is True, the (sub)gradient of
-    λ Σ|W| (sign(0) = 0: a weight that sits exactly at zero gets no push).
+    λ Σ|W| (the link's penalty; sign(0) = 0: a weight that sits exactly at zero gets no push).
 
     ``mask`` as ``add_decayed_weights``: None = ``net.decay_mask()`` when ``init`` receives
     the network (weights, not biases), else every parameter. Where L2 shrinks each weight in
@@ -218,28 +225,8 @@ def add_l1_penalty(l1: float, mask=None) -> GradientTransformation:
     weights reach zero and stay near it: sparse weights. Placed before the optimiser's
     direction (the playground does), like ``add_decayed_weights`` for coupled L2."""
     lam = check_number(l1, "l1", 0.0)
-
-    def init(params, net=None):
-        return _penalty_state(lam, mask, params, net)
-
-    def update(updates, state, params):
-        work = state.scratch
-        if work is None:
-            return
-        np.sign(params, out=work.values)
-        np.multiply(work.values, lam if work.coef is None else work.coef, out=work.values)
-        updates += work.values
-
-    def penalty(params, state):
-        """Σ λᵢ |θᵢ| over the penalised entries (0 when the penalty is off)."""
-        work = state.scratch
-        if work is None:
-            return 0.0
-        np.abs(params, out=work.values)
-        np.multiply(work.values, lam if work.coef is None else work.coef, out=work.values)
-        return float(work.values.sum())
-
-    return GradientTransformation(init, update, penalty)
+    # Σ λᵢ |θᵢ| = Σ λᵢ sign(θᵢ) θᵢ
+    return _penalty_link(lam, mask, np.sign, lambda params, scaled: float(params @ scaled))
 
 
 def clip_by_global_norm(max_norm: float) -> GradientTransformation:
