@@ -20,41 +20,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import socket
-import threading
 import time
+
+from ffbp.playground import running
 
 SETUP = {"hidden": [8, 8], "n_points": 500}
 TARGETS = {"steps_per_second": 100.0, "updates_per_second": 20.0}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server(port: int):
-    """The real app under uvicorn in a thread; returns a function that stops it."""
-    import uvicorn
-
-    from ffbp.playground import create_app
-
-    server = uvicorn.Server(uvicorn.Config(create_app(), host="127.0.0.1", port=port,
-                                           log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("the playground server did not start")
-        time.sleep(0.05)
-
-    def stop():
-        server.should_exit = True
-        thread.join(timeout=10)
-
-    return stop
 
 
 async def _server_alone(port: int, seconds: float) -> dict:
@@ -119,14 +90,11 @@ def main(argv=None) -> int:
     parser.add_argument("--no-browser", action="store_true", help="the server alone only")
     parser.add_argument("--json", help="also write the results here")
     args = parser.parse_args(argv)
-    port = free_port()
-    stop = start_server(port)
-    try:
+    with running() as (_, url):
+        port = int(url.rstrip("/").rsplit(":", 1)[1])
         rows = {"server alone (WebSocket client)": server_alone(port, args.seconds)}
         if not args.no_browser:
             rows["with the page in chromium"] = with_browser(port, args.seconds)
-    finally:
-        stop()
     print(f"playground, 2-8-8-1 on 500 points, {args.seconds:g} s per run")
     print(f"{'':34} {'steps/s':>10} {'updates/s':>10}")
     for name, row in rows.items():

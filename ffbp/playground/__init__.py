@@ -4,8 +4,10 @@ The training is ffbp's own (``session.Session``: the same Network, losses, optim
 step as everywhere else); ``server`` is a thin Starlette shell that streams it to the page in
 ``static/`` (plain JS, SVG and canvas, nothing fetched from elsewhere).
 
-    from ffbp.playground import serve
+    from ffbp.playground import serve, running
     serve(port=8765)                   # blocks; Ctrl-C stops it
+    with running() as (app, url):      # in a background thread (a notebook, tests, benchmarks)
+        ...                            # open url; the server stops at the block's end
 
 Importing this package is cheap: the web stack (the ``playground`` extra) is imported only
 when a server is made, so ``ffbp --version`` and ``import ffbp`` never pay for it.
@@ -16,7 +18,9 @@ from __future__ import annotations
 import os
 import socket
 import threading
+import time
 import webbrowser
+from contextlib import contextmanager
 
 from ..errors import ConfigError, FFBPError
 
@@ -95,4 +99,32 @@ def serve(host: str = "127.0.0.1", port: int = 8765, open_browser: bool = True,
     uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning")).run()
 
 
-__all__ = ["serve", "create_app"]
+@contextmanager
+def running(app=None, host: str = "127.0.0.1", port: int = 0, **uvicorn_options):
+    """Serve ``app`` (default: ``create_app()``) in a background thread for the ``with``
+    block, yielding (app, url); ``port=0`` takes a free one. For a notebook beside its
+    kernel, and for the tests and benchmarks that drive the real server."""
+    uvicorn = _web_stack()
+    app = create_app() if app is None else app
+    if port == 0:
+        with socket.socket() as probe:
+            probe.bind((host, 0))
+            port = probe.getsockname()[1]
+    _check_port(host, port)
+    uvicorn_options.setdefault("log_level", "warning")
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, **uvicorn_options))
+    thread = threading.Thread(target=server.run, name="ffbp-playground", daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 20
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                raise FFBPError(f"the playground server did not start on {host}:{port}")
+            time.sleep(0.05)
+        yield app, f"http://{host}:{port}/"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+__all__ = ["serve", "create_app", "running"]

@@ -5,8 +5,6 @@ in a thread on a free port, training with ffbp's own Session."""
 from __future__ import annotations
 
 import os
-import socket
-import threading
 import time
 
 import numpy as np
@@ -16,13 +14,13 @@ from conftest import require, skip_unless
 import ffbp
 
 require("starlette", "the playground's server is a Starlette app")
-uvicorn = require("uvicorn", "the browser tests serve the playground with uvicorn")
+require("uvicorn", "the browser tests serve the playground with uvicorn")
 sync_api = require("playwright.sync_api", "the browser tests drive chromium with Playwright")
 CHROMIUM = "/usr/bin/chromium"
 skip_unless(os.access(CHROMIUM, os.X_OK), f"Debian's chromium is not at {CHROMIUM} (.ci/run "
             f"installs it with apt-get install chromium)")
 
-from ffbp.playground import create_app  # noqa: E402
+from ffbp.playground import running  # noqa: E402
 from ffbp.playground.data import grid_points  # noqa: E402
 
 CONTRACT = ["play", "pause", "step", "reset", "dataset", "add-layer", "remove-layer",
@@ -34,20 +32,8 @@ CONTRACT = ["play", "pause", "step", "reset", "dataset", "add-layer", "remove-la
 @pytest.fixture(scope="module")
 def server():
     """The playground on 127.0.0.1 and a free port, for the module's tests."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    app = create_app()
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not srv.started:
-        assert time.monotonic() < deadline, "the playground server did not start"
-        time.sleep(0.05)
-    yield app, f"http://127.0.0.1:{port}/"
-    srv.should_exit = True
-    thread.join(timeout=10)
+    with running() as (app, url):
+        yield app, url
 
 
 @pytest.fixture(scope="module")

@@ -22,7 +22,7 @@ with warnings.catch_warnings():     # Starlette's note that its client may move 
     warnings.simplefilter("ignore")
     from starlette.testclient import TestClient
 
-from ffbp.playground import create_app  # noqa: E402
+from ffbp.playground import create_app, running  # noqa: E402
 from ffbp.playground.server import MAX_UPLOAD, dumps  # noqa: E402
 from ffbp.playground.session import Session  # noqa: E402
 
@@ -393,25 +393,12 @@ def test_a_tab_dropped_while_playing_is_freed_without_an_error(factory, caplog):
     frees the session quietly (no "Exception in ASGI application" in its log)."""
     import asyncio
     import logging
-    import socket
-    import threading
 
-    uvicorn = require("uvicorn", "the playground's server runs under uvicorn")
+    require("uvicorn", "the playground's server runs under uvicorn")
     websockets = require("websockets", "a real WebSocket client, as the page speaks")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
     app = create_app(factory)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
-                                           log_config=None, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.05)
 
-    async def drop_while_playing():
+    async def drop_while_playing(port):
         async with websockets.connect(f"ws://127.0.0.1:{port}/ws", max_size=None) as ws:
             await ws.send(json.dumps({"type": "play"}))
             seen = 0
@@ -419,15 +406,12 @@ def test_a_tab_dropped_while_playing_is_freed_without_an_error(factory, caplog):
                 seen += json.loads(await ws.recv())["type"] == "snapshot"
             await ws.send(json.dumps({"type": "pause"}))   # and leave at once
 
-    try:
-        with caplog.at_level(logging.ERROR):
-            asyncio.run(drop_while_playing())
-            deadline = time.monotonic() + 10
-            while app.state.tabs:
-                assert time.monotonic() < deadline, "the dropped tab's session is still held"
-                time.sleep(0.05)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with caplog.at_level(logging.ERROR), running(app, log_config=None) as (_, url):
+        port = int(url.rstrip("/").rsplit(":", 1)[1])
+        asyncio.run(drop_while_playing(port))
+        deadline = time.monotonic() + 10
+        while app.state.tabs:
+            assert time.monotonic() < deadline, "the dropped tab's session is still held"
+            time.sleep(0.05)
     assert len(factory.closed) == 1
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
