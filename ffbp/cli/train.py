@@ -152,12 +152,7 @@ def run_train(args) -> int:
         print("\n".join(describe(net, prepared.loss, opts, prepared.task, prepared.why,
                                  prepared.spec, prepared.features, args.data, prepared.n,
                                  prepared.n_val)), flush=True)
-    report = dict(settings=settings, task=prepared.task, X=prepared.X_train,
-                  y=prepared.y_train, names=train_report.input_labels(prepared.features),
-                  classes=prepared.spec.get("classes", ()),
-                  summary={"table": str(args.data), "training rows": prepared.n -
-                           prepared.n_val, "validation rows": prepared.n_val,
-                           "inputs": net.n_features, "task": prepared.task})
+    report = train_report.Run(prepared, settings, str(args.data))
     start = time.perf_counter()
     history, health = train(prepared, opts, comm, checkpoint, report)
     seconds = time.perf_counter() - start
@@ -180,8 +175,8 @@ def run_train(args) -> int:
         print(f"diagnostics: {len(health.messages)} warning(s), see above")
     if opts["report"]:
         try:
-            page = train_report.write(opts["report"], net, history, health, final=results,
-                                      **report)
+            page = train_report.write(opts["report"], net, history, health, report,
+                                      final=results)
         except DataError as exc:
             raise DataError(f"{exc} (the model was saved to {opts['output']})") from None
         print(f"report: {page}")
@@ -281,7 +276,7 @@ def save_model(net, opts, checkpoint) -> None:
 def _report_divergence(opts, exc, net, history, health, report) -> None:
     """Write the report of a diverged run and name it in ``exc``'s message."""
     try:
-        page = train_report.write(opts["report"], net, history, health, error=exc, **report)
+        page = train_report.write(opts["report"], net, history, health, report, error=exc)
     except DataError as error:
         where = f"the report could not be written ({error})"
     else:

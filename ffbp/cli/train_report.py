@@ -5,6 +5,7 @@ decision boundary."""
 from __future__ import annotations
 
 import inspect
+from typing import NamedTuple
 
 from .. import optim
 from .._validation import lookup
@@ -56,19 +57,37 @@ def used_settings(settings, task) -> dict:
     return {k: v for k, v in used.items() if v is not None}
 
 
-def write(folder, net, history, health, settings, summary, *, task, X, y, names,
-          classes=(), final=None, error=None):
-    """Write the report into ``folder`` (atomically) and return the page's path."""
+class Run(NamedTuple):
+    """What the report says about the run besides the network and its history: the
+    prepared table (``ffbp.tabular.prepare``), the settings as given, and the table's
+    name."""
+
+    prepared: object
+    settings: dict
+    table: str
+
+    def summary(self) -> dict:
+        p = self.prepared
+        return {"table": self.table, "training rows": p.n - p.n_val,
+                "validation rows": p.n_val, "inputs": p.net.n_features, "task": p.task}
+
+
+def write(folder, net, history, health, run: Run, *, final=None, error=None):
+    """Write the report into ``folder`` (atomically) and return the page's path: ``final``
+    the figures the command printed, ``error`` the DivergenceError of a diverged run."""
     from ..report import write_report
 
-    classify = task == "classification" and net.n_features >= 2 and len(X)
-    boundary = dict(data=(X, y), feature_names=names,
-                    class_names=[str(c) for c in classes]) if classify else {}
+    p = run.prepared
+    X, y = p.X_train, p.y_train
+    classify = p.task == "classification" and net.n_features >= 2 and len(X)
+    boundary = dict(data=(X, y), feature_names=input_labels(p.features),
+                    class_names=[str(c) for c in p.spec.get("classes", ())]) if classify else {}
 
     def draw(tmp):
         return write_report(tmp, net, history if history is not None else {},
-                            health=health, hyperparameters=used_settings(settings, task),
-                            data_summary=summary, final_metrics=final, error=error,
+                            health=health,
+                            hyperparameters=used_settings(run.settings, p.task),
+                            data_summary=run.summary(), final_metrics=final, error=error,
                             **boundary)
 
     return paths.write_report_atomically(folder, draw)
