@@ -6,14 +6,21 @@ import statistics
 
 LABELS = {"ffbp": "ffbp", "gemm": "GEMM bound", "torch": "PyTorch", "sklearn": "scikit-learn",
           "onnx": "onnxruntime"}
-#: (case, reference) -> minimum of ffbp's samples/s over the reference's.
+#: (case, reference) -> minimum of ffbp's samples/s over the reference's: the second
+#: performance round's targets where it sets them (PyTorch, the GEMM bound, onnxruntime),
+#: the first round's against scikit-learn.
 TARGETS = {
-    ("train bs=32", "torch"): 1.5, ("train bs=32", "sklearn"): 2.5,
-    ("train bs=128", "torch"): 1.3, ("train bs=128", "sklearn"): 2.5,
-    ("train bs=1024", "torch"): 1.1, ("train bs=1024", "sklearn"): 2.0,
-    ("train bs=1024", "gemm"): 0.8,
-    ("inference", "onnx"): 0.9,
+    ("train bs=32", "torch"): 2.5, ("train bs=32", "sklearn"): 2.5,
+    ("train bs=32", "gemm"): 0.6,
+    ("train bs=128", "torch"): 1.7, ("train bs=128", "sklearn"): 2.5,
+    ("train bs=128", "gemm"): 0.8,
+    ("train bs=1024", "torch"): 1.2, ("train bs=1024", "sklearn"): 2.0,
+    ("train bs=1024", "gemm"): 0.9,
+    ("tabular bs=128", "gemm"): 0.7,
+    ("inference", "onnx"): 1.0,
 }
+#: ffbp's peak memory over PyTorch's, at most.
+MEMORY_TARGET = 0.6
 REFERENCES = ("torch", "sklearn", "gemm", "onnx")
 DISTURBED = 0.05        # share of the CPUs used by other processes that makes numbers suspect
 
@@ -101,8 +108,8 @@ def memory_table(memory: dict) -> str:
         torch = memory.get("torch")
         value = torch and memory["ffbp"]["peak_mib"] / torch["peak_mib"]
         shown = "-" if value is None else f"{value:.2f}"
-        text += (f"\nffbp peak / PyTorch peak: {shown} (target <= 1.0: "
-                 f"{status(value, 1.0, at_most=True)})")
+        text += (f"\nffbp peak / PyTorch peak: {shown} (target <= {MEMORY_TARGET}: "
+                 f"{status(value, MEMORY_TARGET, at_most=True)})")
     return text
 
 

@@ -42,6 +42,8 @@ def parse_args(argv=None):
     p.add_argument("--no-mpi", action="store_true", help="skip the data-parallel (MPI) runs")
     p.add_argument("--no-small", action="store_true", help="skip the small-table and "
                    "time-to-accuracy rows (scikit-learn's data sets)")
+    p.add_argument("--no-startup", action="store_true", help="skip the start-up row (ffbp "
+                   "train on a 300-row table against ffbp --version)")
     p.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     p.add_argument("--worker", help=argparse.SUPPRESS)    # internal: one framework's process
     p.add_argument("--case", help=argparse.SUPPRESS)      # internal: the case it times
@@ -325,6 +327,12 @@ def main(argv=None) -> dict:
           f"its own, alone on the machine):", flush=True)
     throughput, others, scaling_rows = measure_in_turns(args.frameworks, args)
     small, to_accuracy = measure_small(args)
+    startup_row = None
+    if "ffbp" in args.frameworks and not args.no_startup:
+        from . import startup
+
+        print("start-up (ffbp train and ffbp --version in turn, whole processes):", flush=True)
+        startup_row = startup.measure(pairs=3 if args.quick else 10)
     results = {"machine": info, "config": {k: v for k, v in vars(args).items() if k != "json"},
                "throughput": throughput, "others_cpu_by_case": others,
                "ratios": report.ratios(throughput), "memory": memory}
@@ -354,6 +362,13 @@ def main(argv=None) -> dict:
               f"epoch included; median of {args.repeats})")
         print(time_to_accuracy.table_text(to_accuracy))
         results["time_to_accuracy"] = to_accuracy
+    if startup_row:
+        from . import startup
+
+        print(f"\nStart-up: ffbp train on a 300-row CSV for 10 epochs against ffbp --version, "
+              f"whole processes in turn, medians of {startup_row['pairs']} pairs")
+        print(startup.text(startup_row))
+        results["startup"] = startup_row
     if results.get("memory"):
         print(f"\nPeak memory (MiB) of one training epoch, batch 128, "
               f"{args.samples:,} samples, one process per framework")

@@ -27,7 +27,7 @@ def test_quick_benchmark_ffbp_only(tmp_path):
         assert len(r["times"]) == 1 and r["seconds"] > 0      # --quick: one repeat
 
     ratios = {(r["case"], r["reference"]): r for r in results["ratios"]}
-    assert ratios[("train bs=1024", "gemm")]["target"] == 0.8
+    assert ratios[("train bs=1024", "gemm")]["target"] == 0.9      # the second round's
     assert all(r["ratio"] is None and r["status"].startswith("n/a") for r in ratios.values())
 
     memory = results["memory"]["ffbp"]
@@ -54,6 +54,10 @@ def test_quick_benchmark_ffbp_only(tmp_path):
     assert "Small tables" in proc.stdout and "Time to 0.95" in proc.stdout
     assert "vector extensions:" in proc.stdout
     assert isinstance(results["machine"]["vector_extensions"], list)
+    start = results["startup"]                                # 3 pairs in --quick
+    assert len(start["runs"]["train"]) == len(start["runs"]["version"]) == 3
+    assert start["ratio_wall"] > 0 and start["train_cpu_s"] > 0 and start["target"] == 1.5
+    assert "Start-up: ffbp train" in proc.stdout
 
     # The MPI row (when mpi4py and mpiexec are installed): 1 and 2 ranks per batch size.
     if results.get("mpi"):
