@@ -46,10 +46,10 @@ def browser():
         b.close()
 
 
-def open_tab(browser, url):
+def open_tab(browser, url, width=1400, height=1000):
     """A fresh tab on ``url``, its first snapshot drawn; ``tab.problems`` collects console
     errors and uncaught exceptions."""
-    context = browser.new_context(viewport={"width": 1400, "height": 1000},
+    context = browser.new_context(viewport={"width": width, "height": height},
                                   accept_downloads=True)
     tab = context.new_page()
     tab.problems = []
@@ -151,6 +151,40 @@ def test_the_url_hash_reproduces_a_setup(server, browser):
         tab.wait_for_function("!document.querySelector('[data-testid=neuron-2-1]')")
         assert tab.get_by_test_id("neuron-1-3").count() == 1
         assert tab.evaluate("window.ffbp.config.activation") == "relu"
+        assert tab.problems == []
+    finally:
+        tab.context.close()
+
+
+def test_six_layers_of_eight_fit_a_small_window(server, browser):
+    """1024×700: the drawing closes up and zooms to its panel, so the output unit stays in
+    view and the page never scrolls sideways (it used to run 120 px off the panel)."""
+    tab = open_tab(browser, server[1] + "#hidden=8,8,8,8,8,8", 1024, 700)
+    try:
+        tab.get_by_test_id("neuron-6-8").wait_for()
+        assert tab.evaluate("document.documentElement.scrollWidth") <= 1024
+        panel = tab.locator(".col.network").bounding_box()
+        out = tab.get_by_test_id("output-unit").bounding_box()
+        assert panel["x"] < out["x"] and out["x"] + out["width"] < panel["x"] + panel["width"]
+        tab.get_by_test_id("weight-7-8-1").dispatch_event("click")
+        tab.get_by_test_id("explain-gradient").wait_for()
+        assert tab.problems == []
+    finally:
+        tab.context.close()
+
+
+def test_a_diverged_loss_is_a_short_number(server, browser):
+    """α = 10 with ReLU on the plane overflows by step 121: the loss reads 2.66e+307, not
+    the 22 characters of toFixed that pushed the training loss out of its box."""
+    tab = open_tab(browser, server[1] + "#dataset=plane&activation=relu&learning_rate=10")
+    try:
+        tab.wait_for_function("window.ffbp.config.learning_rate === 10")
+        tab.get_by_test_id("play").click()
+        tab.get_by_test_id("error").wait_for()
+        assert "diverged" in text(tab, "error")
+        tab.wait_for_function("!window.ffbp.playing")
+        shown = text(tab, "loss-train")
+        assert float(shown) > 1e100 and len(shown) <= 9, shown
         assert tab.problems == []
     finally:
         tab.context.close()

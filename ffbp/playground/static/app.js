@@ -323,7 +323,8 @@ function render() {
   if (!snap || !c) return;
   $("epoch").textContent = String(Math.floor(snap.epoch));
   // null: a number the server could not send as JSON (NaN or inf from a diverging network)
-  const loss = (v) => (typeof v === "number" ? v.toFixed(3) : "–");
+  // a diverging loss (1e307) in three significant digits, not 308 of them across the page
+  const loss = (v) => (typeof v !== "number" ? "–" : Math.abs(v) < 1e4 ? v.toFixed(3) : v.toExponential(2));
   $("loss-train").textContent = loss(snap.loss_train);
   $("loss-test").textContent = loss(snap.loss_test);
   // built-in data: the seven features by key, those in the config feeding the network;

@@ -5,7 +5,7 @@
 // updates a second cheap.
 import { clamp1, colour, fmt, maxAbs, paintMap } from "./views.js";
 
-const COL = 120, NODE = 38, GAP = 50, TOP = 34, LEFT = 56;   // pixels
+const COL = 120, MIN_COL = 86, NODE = 38, GAP = 50, TOP = 34, LEFT = 56;   // pixels
 const SUP = "⁰¹²³⁴⁵⁶⁷⁸⁹", SUB = "₀₁₂₃₄₅₆₇₈₉";
 const script = (n, digits) => String(n).split("").map((d) => digits[+d]).join("");
 
@@ -23,8 +23,12 @@ export class NetworkView {
   }
 
   // all: every feature name that can be shown; active: those the network uses, in order.
+  // The drawing fits the panel's width: columns close up to MIN_COL (a layer's "+ − 8 units"
+  // still fits above it), then the whole drawing is zoomed down, so the output unit of six
+  // layers of eight stays in view in a small window.
   build(layout, all, active, editable) {
-    const key = JSON.stringify([layout, all, active, editable]);
+    const room = Math.max(200, this.root.parentElement.clientWidth - 24);
+    const key = JSON.stringify([layout, all, active, editable, room]);
     if (key === this.key) return;
     this.key = key;
     for (const el of [...this.root.querySelectorAll(".node, .layer-head")]) el.remove();
@@ -32,12 +36,16 @@ export class NetworkView {
     this.edges = []; this.units = []; this.inputs = [];
     this.hide();                   // a tooltip over an edge that is gone would stay forever
     const hidden = layout.slice(1, -1), rows = Math.max(all.length, ...hidden, 1);
-    const height = TOP + rows * GAP + 10, width = LEFT + (hidden.length + 1) * COL + 40;
+    const cols = hidden.length + 1;
+    const col = Math.max(MIN_COL, Math.min(COL, Math.floor((room - LEFT - 40) / cols)));
+    const height = TOP + rows * GAP + 10, width = LEFT + cols * col + 40;
     this.root.style.height = `${height}px`;
     this.root.style.width = `${width}px`;
+    this.root.style.zoom = String(Math.min(1, room / width));
     this.svg.setAttribute("width", width);
     this.svg.setAttribute("height", height);
-    const centre = (col, row) => [LEFT + col * COL + NODE / 2, TOP + row * GAP + NODE / 2];
+    const centre = (c, row) => [LEFT + c * col + NODE / 2, TOP + row * GAP + NODE / 2];
+    this.col = col;
     // column 0: the features; an active one feeds the network (its row among the active
     // ones is the I of W¹ᵢⱼ).
     const inputRows = [];
@@ -55,7 +63,7 @@ export class NetworkView {
     hidden.forEach((n, l) => {
       const col = l + 1, head = document.createElement("div");
       head.className = "layer-head";
-      head.style.left = `${LEFT + col * COL - 12}px`;
+      head.style.left = `${LEFT + col * this.col - 12}px`;
       head.innerHTML = `<button data-testid="units-plus-${col}" title="One unit more">+</button>` +
         `<button data-testid="units-minus-${col}" title="One unit fewer">&minus;</button>` +
         `<span>${n} unit${n > 1 ? "s" : ""}</span>`;
@@ -86,7 +94,7 @@ export class NetworkView {
     node.className = `node ${cls}`;
     node.dataset.testid = testid;
     node.setAttribute("data-testid", testid);
-    node.style.left = `${LEFT + col * COL}px`;
+    node.style.left = `${LEFT + col * this.col}px`;
     node.style.top = `${TOP + row * GAP}px`;
     const canvas = document.createElement("canvas");
     canvas.width = canvas.height = 1;
