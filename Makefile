@@ -35,8 +35,9 @@ lint: $(STAMP)
 	$(BIN)/ruff check ffbp tests examples benchmarks
 
 # Speed and memory against PyTorch, scikit-learn and the GEMM bound, the small-table and
-# time-to-accuracy rows (benchmarks/run.py; a few minutes; BENCH_ARGS="--quick" for a smoke
-# run, "--only ffbp,torch", "--no-small", "--json FILE").
+# time-to-accuracy rows, start-up and the playground (benchmarks/run.py; a few minutes;
+# BENCH_ARGS="--quick" for a smoke run, "--only ffbp,torch", "--no-small",
+# "--no-playground", "--json FILE").
 # OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE slow a current numpy where the machine sets them: they
 # are unset for the benchmark processes only (the output says so), never for tests or CI.
 BENCH_ARGS ?=

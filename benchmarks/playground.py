@@ -84,27 +84,46 @@ def with_browser(port: int, seconds: float) -> dict:
     return {"steps_per_second": server["steps_per_second"], "updates_per_second": updates}
 
 
+def measure(seconds: float = 5.0, browser: bool = True) -> dict:
+    """{row name: {"steps_per_second", "updates_per_second"}}: the server alone, then (when
+    ``browser`` and chromium is there) the page drawing in chromium."""
+    import os
+
+    with running() as (_, url):
+        port = int(url.rstrip("/").rsplit(":", 1)[1])
+        rows = {"server alone (WebSocket client)": server_alone(port, seconds)}
+        if browser and os.access("/usr/bin/chromium", os.X_OK):
+            rows["with the page in chromium"] = with_browser(port, seconds)
+    return rows
+
+
+def met(rows: dict) -> bool:
+    return all(row[k] >= v for row in rows.values() for k, v in TARGETS.items())
+
+
+def text(rows: dict) -> str:
+    lines = [f"{'':34} {'steps/s':>10} {'updates/s':>10}"]
+    for name, row in rows.items():
+        lines.append(f"{name:34} {row['steps_per_second']:10.0f} "
+                     f"{row['updates_per_second']:10.1f}")
+    lines.append(f"targets: >= {TARGETS['steps_per_second']:g} steps/s and >= "
+                 f"{TARGETS['updates_per_second']:g} updates/s: "
+                 f"{'met' if met(rows) else 'NOT met'}")
+    return "\n".join(lines)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=5.0, help="length of each run")
     parser.add_argument("--no-browser", action="store_true", help="the server alone only")
     parser.add_argument("--json", help="also write the results here")
     args = parser.parse_args(argv)
-    with running() as (_, url):
-        port = int(url.rstrip("/").rsplit(":", 1)[1])
-        rows = {"server alone (WebSocket client)": server_alone(port, args.seconds)}
-        if not args.no_browser:
-            rows["with the page in chromium"] = with_browser(port, args.seconds)
+    rows = measure(args.seconds, browser=not args.no_browser)
     print(f"playground, 2-8-8-1 on 500 points, {args.seconds:g} s per run")
-    print(f"{'':34} {'steps/s':>10} {'updates/s':>10}")
-    for name, row in rows.items():
-        print(f"{name:34} {row['steps_per_second']:10.0f} {row['updates_per_second']:10.1f}")
-    met = all(row[k] >= v for row in rows.values() for k, v in TARGETS.items())
-    print(f"targets: >= {TARGETS['steps_per_second']:g} steps/s and >= "
-          f"{TARGETS['updates_per_second']:g} updates/s: {'met' if met else 'NOT met'}")
+    print(text(rows))
     if args.json:
         with open(args.json, "w") as fh:
-            json.dump({"rows": rows, "targets": TARGETS, "met": met}, fh, indent=2)
+            json.dump({"rows": rows, "targets": TARGETS, "met": met(rows)}, fh, indent=2)
     return 0
 
 

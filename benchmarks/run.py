@@ -44,6 +44,8 @@ def parse_args(argv=None):
                    "time-to-accuracy rows (scikit-learn's data sets)")
     p.add_argument("--no-startup", action="store_true", help="skip the start-up row (ffbp "
                    "train on a 300-row table against ffbp --version)")
+    p.add_argument("--no-playground", action="store_true", help="skip the playground row "
+                   "(training steps/s and page updates/s of ffbp playground)")
     p.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     p.add_argument("--worker", help=argparse.SUPPRESS)    # internal: one framework's process
     p.add_argument("--case", help=argparse.SUPPRESS)      # internal: the case it times
@@ -265,6 +267,23 @@ def measure_small(args) -> tuple[list | None, list | None]:
     return small, time_to_accuracy.summarise(runs)
 
 
+def measure_playground(args) -> dict | None:
+    """The playground row (``benchmarks.playground``), when its web stack is installed."""
+    if args.no_playground or "ffbp" not in args.frameworks:
+        return None
+    try:
+        import playwright  # noqa: F401
+        import starlette  # noqa: F401
+        import websockets  # noqa: F401
+    except ImportError:
+        print('skipping the playground row: pip install "ffbp[playground]" playwright')
+        return None
+    from . import playground
+
+    print("playground (the server alone, then the page in chromium):", flush=True)
+    return playground.measure(seconds=2.0 if args.quick else 5.0)
+
+
 def measure_mpi(args, cores: int) -> list[dict] | None:
     """The MPI row: ``benchmarks.bench_mpi`` under ``mpiexec -n P`` for P = 1 and 2, the
     cores shared out as BLAS threads (P=1: all of them; P=2: half each)."""
@@ -333,6 +352,7 @@ def main(argv=None) -> dict:
 
         print("start-up (ffbp train and ffbp --version in turn, whole processes):", flush=True)
         startup_row = startup.measure(pairs=3 if args.quick else 10)
+    playground_rows = measure_playground(args)
     results = {"machine": info, "config": {k: v for k, v in vars(args).items() if k != "json"},
                "throughput": throughput, "others_cpu_by_case": others,
                "ratios": report.ratios(throughput), "memory": memory}
@@ -369,6 +389,13 @@ def main(argv=None) -> dict:
               f"whole processes in turn, medians of {startup_row['pairs']} pairs")
         print(startup.text(startup_row))
         results["startup"] = startup_row
+    if playground_rows:
+        from . import playground
+
+        print("\nPlayground (issue 15): 2-8-8-1 on 500 points, training steps/s on the "
+              "server and snapshots/s received (alone) or drawn (chromium)")
+        print(playground.text(playground_rows))
+        results["playground"] = playground_rows
     if results.get("memory"):
         print(f"\nPeak memory (MiB) of one training epoch, batch 128, "
               f"{args.samples:,} samples, one process per framework")

@@ -3,6 +3,7 @@ samples, gives a well-formed table and sane numbers. Speed itself is not judged 
 
 import json
 import math
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -16,7 +17,7 @@ def test_quick_benchmark_ffbp_only(tmp_path):
     proc = subprocess.run(
         [sys.executable, "-m", "benchmarks.run", "--quick", "--only", "ffbp",
          "--samples", "300", "--json", str(out)],
-        cwd=ROOT, capture_output=True, text=True, timeout=120)
+        cwd=ROOT, capture_output=True, text=True, timeout=240)
     assert proc.returncode == 0, proc.stderr
     results = json.loads(out.read_text())
 
@@ -58,6 +59,16 @@ def test_quick_benchmark_ffbp_only(tmp_path):
     assert len(start["runs"]["train"]) == len(start["runs"]["version"]) == 3
     assert start["ratio_wall"] > 0 and start["train_cpu_s"] > 0 and start["target"] == 1.5
     assert "Start-up: ffbp train" in proc.stdout
+
+    # The playground row (its web stack and chromium come with the dev set-up): the server
+    # alone and the page in chromium, each with positive rates.
+    rows = results["playground"]
+    browser = os.access("/usr/bin/chromium", os.X_OK)      # .ci/run installs it
+    assert set(rows) == {"server alone (WebSocket client)",
+                         *(["with the page in chromium"] if browser else [])}
+    assert all(r["steps_per_second"] > 0 and r["updates_per_second"] > 0
+               for r in rows.values())
+    assert "Playground (issue 15)" in proc.stdout
 
     # The MPI row (when mpi4py and mpiexec are installed): 1 and 2 ranks per batch size.
     if results.get("mpi"):
