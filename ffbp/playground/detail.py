@@ -53,23 +53,29 @@ def training_sample(session, sample):
     return d.X_train[k], d.t_train[k:k + 1]
 
 
-def explain(session, layer, i, j, sample) -> dict:
+def explain(session, layer, i, j, sample, bias: bool = False) -> dict:
     """``ffbp.explain`` on the session's own network, loss and training sample, in the
-    tutorials' notation, with the configured α and (for L2) λ."""
-    _, i0, j0 = weight_index(session.network, layer, i, j)
+    tutorials' notation, with the configured α and (for L2) λ. ``bias``: ∂E/∂b^layer_j
+    instead (``i`` is not used: the bias unit outputs 1)."""
+    if not isinstance(bias, bool):
+        raise PlaygroundError(f"bias must be true or false, got {bias!r}")
+    # a bias has no input unit: check j (and the layer) against unit 1's row of W
+    _, i0, j0 = weight_index(session.network, layer, 1 if bias else i, j)
     x, t = training_sample(session, sample)
     c = session.config
     decay = c["reg_rate"] if c["regularization"] == "l2" else 0.0
     e = ffbp_explain(session.network, session.loss, x, t, layer=int(layer), i=i0, j=j0,
-                     lr=c["learning_rate"], notation="tutorial", weight_decay=decay)
+                     lr=c["learning_rate"], notation="tutorial", weight_decay=decay,
+                     bias=bias)
     notes = []
     if c["optimizer"] != "sgd":
         notes.append(f"the update shown is gradient descent's; this session trains with "
                      f"{c['optimizer']}, which scales the same gradient differently")
-    if c["regularization"] == "l1" and c["reg_rate"] > 0:
+    if c["regularization"] == "l1" and c["reg_rate"] > 0 and not bias:
         notes.append(f"L1 adds λ sign(W) = {c['reg_rate'] * np.sign(e.value):g} to the "
                      f"gradient in training (not shown in the chain rule)")
-    return {"layer": int(layer), "i": int(i), "j": int(j), "sample": int(sample),
+    return {"layer": int(layer), "i": None if bias else int(i), "j": int(j), "bias": bias,
+            "sample": int(sample),
             "symbol": e.tutorial_symbol, "text": str(e), "markdown": e.to_markdown(),
             "gradient": e.gradient, "numeric": e.numeric, "backprop": e.backprop,
             "value": e.value, "update": e.update, "objective_gradient": e.objective_gradient,

@@ -8,7 +8,7 @@ call into a session holds that tab's lock: a Session is plain Python, not thread
 
 Protocol (JSON text frames), as docs/playground.md describes for programs:
   client -> server  configure {changes}, play, pause, step {sample}, reset,
-                    explain {layer, i, j, sample}, detail {sample}
+                    explain {layer, i, j, sample[, bias]}, detail {sample}
   server -> client  hello {session}, config {config}, points {...}, snapshot {...},
                     explain {...}, detail {...}, playing {playing}, error {message}
 HTTP: POST /api/upload?session=ID&name=FILE[&target=COL] (a CSV body of at most 2 MB),
@@ -302,10 +302,13 @@ async def handle(tab: Tab, text: str):
         if not tab.playing.is_set():
             await tab.send_snapshot()
     elif kind == "explain":
-        layer, i, j = (_unit(message, k) for k in ("layer", "i", "j"))
+        bias = message.get("bias", False)               # the session checks it is a bool
+        layer, j = _unit(message, "layer"), _unit(message, "j")
+        i = None if bias else _unit(message, "i")       # a bias has no input unit
         sample = _sample(message)
-        await tab.call(s.select, layer, i, j)
-        await tab.send("explain", await tab.call(s.explain, layer, i, j, sample))
+        if not bias:
+            await tab.call(s.select, layer, i, j)
+        await tab.send("explain", await tab.call(s.explain, layer, i, j, sample, bias))
     else:
         raise ValueError(f"unknown message type {kind!r}; known: configure, play, pause, "
                          f"step, reset, explain, detail")

@@ -280,11 +280,15 @@ class Session:
             detail.weight_index(self.net, layer, i, j)
             self._selected = (int(layer), int(i), int(j))
 
-    def explain(self, layer: int, i: int, j: int, sample: int = 0) -> dict:
-        """``ffbp.explain`` of W^layer_ij (1-based) on train sample ``sample`` (0-based)."""
+    def explain(self, layer: int, i: int | None, j: int, sample: int = 0,
+                bias: bool = False) -> dict:
+        """``ffbp.explain`` of W^layer_ij (1-based) on train sample ``sample`` (0-based);
+        ``bias=True``: of the bias b^layer_j (``i`` unused), which leaves the weight that
+        ``step_detail`` follows as it was."""
         with self._lock:
-            out = detail.explain(self, layer, i, j, sample)
-            self._selected = (int(layer), int(i), int(j))
+            out = detail.explain(self, layer, i, j, sample, bias)
+            if not bias:
+                self._selected = (int(layer), int(i), int(j))
             return out
 
     def step_detail(self, sample: int = 0, step: bool = True) -> dict:

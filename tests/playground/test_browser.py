@@ -243,6 +243,13 @@ def test_clicking_a_weight_shows_what_ffbp_explain_shows(page, tmp_path):
     assert "W²₃₁" in shown and "finite difference" in shown
     assert float(page.get_by_test_id("explain-numeric").get_attribute("data-value")) == \
         pytest.approx(e.numeric, rel=1e-9, abs=1e-12)
+    page.get_by_test_id("neuron-1-2").click()             # a unit: its bias b¹₂
+    page.wait_for_function("document.getElementById('explain-text').textContent"
+                           ".startsWith('∂E/∂b¹₂')")
+    b = ffbp.explain(net, net.loss, np.array(x), np.array(t), layer=1, j=1, bias=True,
+                     lr=0.03, notation="tutorial")
+    assert page.evaluate("document.getElementById('explain-text').textContent") == str(b)
+    assert "bias now" in page.get_by_test_id("explain-panel").inner_text()
     assert page.problems == []
 
 

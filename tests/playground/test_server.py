@@ -176,8 +176,13 @@ def test_explain_and_step_detail_over_the_socket(client, factory):
         e = ffbp.explain(session.network, session.loss, x, t, layer=1, i=1, j=0, lr=0.03,
                          notation="tutorial")
         assert got["text"] == str(e) and got["gradient"] == e.gradient
+        ws.send_json({"type": "explain", "layer": 2, "j": 2, "bias": True, "sample": 3})
+        got = until(ws, "explain")
+        e = ffbp.explain(session.network, session.loss, x, t, layer=2, j=1, bias=True,
+                         lr=0.03, notation="tutorial")
+        assert got["symbol"] == "b²₂" and got["gradient"] == e.gradient
         ws.send_json({"type": "step", "sample": 3})
-        detail = until(ws, "detail")
+        detail = until(ws, "detail")              # still following the weight, not the bias
         assert detail["selected"]["layer"] == 1 and detail["selected"]["i"] == 2
         assert [len(layer["delta"]) for layer in detail["layers"]] == [4, 2, 1]
 
@@ -189,6 +194,7 @@ def test_explain_and_step_detail_over_the_socket(client, factory):
     ('{"type": "configure", "changes": {"colour": 1}}', "colour"),
     ('{"type": "explain", "layer": 1, "i": 0, "j": 1}', "i"),
     ('{"type": "explain", "layer": 9, "i": 1, "j": 1}', "layer"),
+    ('{"type": "explain", "layer": 1, "j": 1, "bias": 1}', "bias must be true or false"),
 ])
 def test_bad_messages_get_one_line_errors(client, message, words):
     with client.websocket_connect("/ws") as ws:

@@ -270,8 +270,26 @@ def test_explain_gives_the_numbers_of_ffbp_explain_on_the_same_network():
     assert out["numeric"] == pytest.approx(out["gradient"], rel=1e-6)
 
 
+def test_explain_of_a_bias_gives_ffbp_explains_numbers_and_keeps_the_followed_weight():
+    s = Session({"hidden": [4, 3], "regularization": "l2", "reg_rate": 0.003})
+    s.train(60)
+    s.select(1, 2, 3)
+    out = s.explain(2, None, 3, sample=7, bias=True)
+    direct = ffbp.explain(s.network, "binary_cross_entropy", s.data.X_train[7],
+                          s.data.t_train[7:8], layer=2, j=2, bias=True, lr=0.03,
+                          notation="tutorial", weight_decay=0.003)
+    assert out["text"] == str(direct) and out["symbol"] == "b²₃" and out["bias"] is True
+    for key in ("gradient", "numeric", "value", "update"):
+        assert out[key] == getattr(direct, key)
+    assert out["update"] == pytest.approx(-0.03 * out["gradient"])    # biases: no decay
+    assert s.step_detail(0)["selected"]["symbol"] == "W¹₂₃"            # still the weight
+
+
 @pytest.mark.parametrize("call, message", [
     (lambda s: s.explain(3, 1, 1), "layer must be an integer from 1 to 2, got 3"),
+    (lambda s: s.explain(2, None, 2, bias=True), r"j \(a unit of layer 2\) must be an "
+                                                 r"integer from 1 to 1, got 2"),
+    (lambda s: s.explain(1, None, 1, bias="yes"), "bias must be true or false, got 'yes'"),
     (lambda s: s.explain(1, 3, 1), r"i \(a unit of layer 1's input\) must be an integer "
                                    r"from 1 to 2, got 3"),
     (lambda s: s.select(2, 1, 2), r"j \(a unit of layer 2\) must be an integer from 1 to 1"),

@@ -79,7 +79,7 @@ const HANDLERS = {
     }
   },
   explain: (m) => {
-    if (state.selected) showExplain(m, ...state.selected, sampleIndex(), state.snap && state.snap.epoch);
+    if (state.selected) showExplain(m, ...state.selected.slice(0, 3), sampleIndex(), state.snap && state.snap.epoch);
   },
   detail: (m) => { state.detail = m; showDetail(m); state.dirty = true; },
   // only the server's "playing" says whether it trains: a refused setting stops nothing
@@ -232,8 +232,9 @@ $("sample").onchange = () => {
 };
 
 function requestExplain() {
-  const [layer, i, j] = state.selected;
-  send({ type: "explain", layer, i, j, sample: sampleIndex() });
+  const [layer, i, j, bias] = state.selected;
+  send(bias ? { type: "explain", layer, j, bias, sample: sampleIndex() }
+    : { type: "explain", layer, i, j, sample: sampleIndex() });
 }
 
 const view = new NetworkView($("net"), $("edges"), $("tooltip"), {
@@ -248,12 +249,13 @@ const view = new NetworkView($("net"), $("edges"), $("tooltip"), {
     hidden[L - 1] = Math.max(1, Math.min(MAX_UNITS, hidden[L - 1] + delta));
     configure({ hidden });
   },
-  select: (L, I, J) => {
-    state.selected = [L, I, J];
-    view.select(L, I, J);
+  select: (L, I, J, bias = false) => {
+    state.selected = [L, I, J, bias];
+    view.select(L, I, J, bias);
     requestExplain();
-    // and the step panel previews the next mini-batch's update of this weight
-    if (!state.playing) send({ type: "detail", sample: sampleIndex() });
+    // and the step panel previews the next mini-batch's update of this weight (a bias
+    // leaves the panel following the last weight clicked)
+    if (!state.playing && !bias) send({ type: "detail", sample: sampleIndex() });
   },
 });
 

@@ -74,8 +74,7 @@ export class NetworkView {
       for (let j = 0; j < n; j++) {
         const node = this.node(col, j, `neuron-${col}-${j + 1}`, "unit");
         node.dataset.layer = col; node.dataset.unit = j + 1;
-        node.addEventListener("mouseenter", (e) => this.hoverUnit(e, col, j));
-        node.addEventListener("mouseleave", () => this.hide());
+        this.biasEvents(node, col, j);
         canvases.push(node.querySelector("canvas"));
       }
       this.units.push(canvases);
@@ -85,8 +84,16 @@ export class NetworkView {
     // the output unit, small: its big picture is the plane on the right
     const outCol = hidden.length + 1, outRow = Math.floor((rows - 1) / 2);
     const out = this.node(outCol, outRow, "output-unit", "unit output");
+    this.biasEvents(out, outCol, 0);
     this.outCanvas = out.querySelector("canvas");
     this.wire(outCol, prevRows, [outRow], centre);
+  }
+
+  // a unit shows its bias b^L_j on hover; a click explains ∂E/∂b as an edge's click does W
+  biasEvents(node, L, j) {
+    node.addEventListener("mouseenter", (e) => this.hoverUnit(e, L, j));
+    node.addEventListener("mouseleave", () => this.hide());
+    node.addEventListener("click", () => this.on.select(L, null, j + 1, true));
   }
 
   node(col, row, testid, cls) {
@@ -160,14 +167,16 @@ export class NetworkView {
   }
 
   // The selected edge keeps an outline so the explain panel's weight stays in view.
-  select(L, I, J) { this.selected = L ? [L, I, J] : null; this.mark(); }
+  select(L, I, J, bias) { this.selected = L ? [L, I, J, bias] : null; this.mark(); }
 
   mark() {
-    for (const el of this.svg.querySelectorAll(".selected")) el.classList.remove("selected");
+    for (const el of this.root.querySelectorAll(".selected")) el.classList.remove("selected");
     if (!this.selected) return;
-    const [L, I, J] = this.selected;
-    const path = this.svg.querySelector(`[data-testid="weight-${L}-${I}-${J}"]`);
-    if (path) path.classList.add("selected");
+    const [L, I, J, bias] = this.selected;
+    const output = L === this.units.length + 1;
+    const id = !bias ? `weight-${L}-${I}-${J}` : output ? "output-unit" : `neuron-${L}-${J}`;
+    const el = this.root.querySelector(`[data-testid="${id}"]`);
+    if (el) el.classList.add("selected");
   }
 
   hoverEdge(e, L, i, j) {
@@ -180,7 +189,9 @@ export class NetworkView {
   hoverUnit(e, L, j) {
     const b = this.snap && this.snap.biases[L - 1];
     if (!b) return;
-    this.show(e, `unit ${j + 1} of hidden layer ${L}<br>bias b${script(L, SUP)}${script(j + 1, SUB)} = ${fmt(b[j])}`);
+    const what = L === this.units.length + 1 ? "the output unit" : `unit ${j + 1} of hidden layer ${L}`;
+    this.show(e, `${what}<br>bias b${script(L, SUP)}${script(j + 1, SUB)} = ${fmt(b[j])}` +
+      "<br><small>click to explain its gradient</small>");
   }
 
   show(e, html) { this.tooltip.innerHTML = html; this.tooltip.hidden = false; this.place(e); }

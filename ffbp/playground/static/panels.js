@@ -21,15 +21,17 @@ export function showExplain(msg, L, I, J, sample, epoch) {
   const when = epoch === undefined ? "" : ` (the network at epoch ${Math.floor(epoch)})`;
   const head = el("div", `${msg.symbol || weightSymbol(L, I, J)} for training sample ${sample + 1}${when}`, "explain-head");
   box.append(head);
+  // J = E + ½λ‖W‖² with L2 (E otherwise); a bias is never decayed, so its update is −α ∂E/∂b
+  const [p, what, obj] = msg.bias ? ["b", "bias", "E"] : ["W", "weight", "J"];
   const rows = [
-    ["∂E/∂W (back-propagation)", msg.backprop, "explain-backprop"],
+    [`∂E/∂${p} (back-propagation)`, msg.backprop, "explain-backprop"],
     ["finite difference", msg.numeric, "explain-numeric"],
-    ["weight now", msg.value, "explain-value"],
-    ["update −α ∂J/∂W", msg.update, "explain-update"],
+    [`${what} now`, msg.value, "explain-value"],
+    [`update −α ∂${obj}/∂${p}`, msg.update, "explain-update"],
   ];
   const table = el("table");
   const tr0 = el("tr");
-  tr0.append(el("td", "∂E/∂W"));
+  tr0.append(el("td", `∂E/∂${p}`));
   const g = el("td", fmt(msg.gradient));
   g.dataset.testid = "explain-gradient";
   g.setAttribute("data-testid", "explain-gradient");
