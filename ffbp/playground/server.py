@@ -305,10 +305,9 @@ async def handle(tab: Tab, text: str):
         bias = message.get("bias", False)               # the session checks it is a bool
         layer, j = _unit(message, "layer"), _unit(message, "j")
         i = None if bias else _unit(message, "i")       # a bias has no input unit
-        sample = _sample(message)
         if not bias:
             await tab.call(s.select, layer, i, j)
-        await tab.send("explain", await tab.call(s.explain, layer, i, j, sample, bias))
+        await tab.send("explain", await tab.call(s.explain, layer, i, j, _sample(message), bias))
     else:
         raise ValueError(f"unknown message type {kind!r}; known: configure, play, pause, "
                          f"step, reset, explain, detail")
