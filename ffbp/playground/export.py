@@ -56,7 +56,8 @@ def script(session) -> str:
                  f"{t.target!r} as target),",
                  f"standardised as the playground does; {c['train_ratio']} % for training, "
                  f"seed {c['seed']}.",
-                 "Run:  python train.py DATA.csv [EPOCHS]"]
+                 f"Run:  python train.py [DATA.csv [EPOCHS]]   (DATA.csv: "
+                 f"{session.upload_name} by default)"]
     else:
         head += [f"Data: {c['dataset']} ({c['n_points']} points, noise {c['noise']} %, "
                  f"{c['train_ratio']} % for training, seed {c['seed']}); inputs "
@@ -67,10 +68,15 @@ def script(session) -> str:
              '"""', "import sys", "", "import ffbp"]
     if upload:
         body = ["from ffbp.playground import data, upload", "",
-                f"path = sys.argv[1] if len(sys.argv) > 1 else {'DATA.csv'!r}",
+                f"path = sys.argv[1] if len(sys.argv) > 1 else {session.upload_name!r}",
                 f"EPOCHS = int(sys.argv[2]) if len(sys.argv) > 2 else {epochs}", "",
-                "with open(path, 'rb') as fh:",
-                f"    table = upload.read_csv(fh.read(), target={session.table.target!r})",
+                "try:",
+                "    with open(path, 'rb') as fh:",
+                f"        table = upload.read_csv(fh.read(), "
+                f"target={session.table.target!r})",
+                "except OSError as exc:      # the CSV is not in the script: say which",
+                "    sys.exit(f'{path}: {exc.strerror}; run: python train.py DATA.csv "
+                "[EPOCHS]')",
                 "# z = (x − mean) / std with the training rows' mean and std, as the page",
                 f"d = data.uploaded(table, {{'train_ratio': {c['train_ratio']!r}, "
                 f"'seed': {c['seed']}, 'problem': {c['problem']!r}, 'x_feature': 0, "

@@ -48,6 +48,7 @@ class Session:
         self._lock = threading.RLock()
         self._config = cfg.merge(cfg.DEFAULTS, {}, None)
         self._table = None
+        self.upload_name = None              # the uploaded file's name (export's script)
         self._version = 0
         self._selected = None
         self.grid_cache = None
@@ -115,7 +116,7 @@ class Session:
         the standardising). The problem follows the target: two values → classification."""
         with self._lock:
             table = read_csv(data, target, filename or "the file")
-            self._table = table
+            self._table, self.upload_name = table, filename or "data.csv"
             problem = playdata.problem_of(table)
             self._config.update(dataset="upload", problem=problem, x_feature=0, y_feature=1)
             self._new_data()

@@ -103,3 +103,12 @@ def test_script_of_an_upload_takes_the_csv_path(tmp_path):
     script.write_text(s.export_script())
     train, _ = _run(script, csv, 200, cwd=tmp_path)
     assert train < 0.3
+    # no argument: the uploaded file's own name, beside the script
+    train, _ = _run(script, cwd=tmp_path)
+    assert train < 0.5
+    # a file that is not there: one line saying so, not a traceback
+    gone = subprocess.run([sys.executable, str(script), "gone.csv"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)
+    assert gone.returncode == 1
+    assert gone.stderr.strip() == ("gone.csv: No such file or directory; run: python "
+                                   "train.py DATA.csv [EPOCHS]")
