@@ -210,6 +210,40 @@ def test_an_uploaded_three_feature_csv_trains(page):
     assert page.problems == []
 
 
+PIXEL = """([id, x, y]) => {
+  const c = id === "boundary" ? document.getElementById(id)
+    : document.querySelector(`[data-testid=${id}] canvas`);
+  return Array.from(c.getContext("2d").getImageData(x, y, 1, 1).data.slice(0, 3));
+}"""
+
+
+def test_an_uploaded_regression_is_coloured_on_one_scale(page):
+    """A standardised target reaches ±3: the output unit's picture used ±1 (all saturated)
+    while the plane used ± the largest target. Both now share the plane's scale, and the
+    noise slider, which an upload ignores, is disabled."""
+    rng = np.random.default_rng(3)
+    X = rng.uniform(0, 100, size=(120, 2))
+    csv = "a,b,price\n" + "".join(f"{a:.2f},{b:.2f},{1000 * a + 5 * b:.0f}\n" for a, b in X)
+    page.get_by_test_id("upload").set_input_files(
+        files=[{"name": "prices.csv", "mimeType": "text/csv", "buffer": csv.encode()}])
+    page.wait_for_function("window.ffbp.config.problem === 'regression' && "
+                           "window.ffbp.snap.layout[0] === 2")
+    play_until_epoch(page, 30)
+    assert page.get_by_test_id("noise").is_disabled()
+    n = page.evaluate("window.ffbp.snap.grid.n")
+    same = 0
+    for row in range(2, n, 5):
+        for col in range(2, n, 5):
+            unit = page.evaluate(PIXEL, ["output-unit", col, row])
+            # the middle of the same cell of the plane (300 px for n cells); a training
+            # point drawn there may cover it, so most cells, not all, must agree
+            plane = page.evaluate(PIXEL, ["boundary", int((col + 0.5) * 300 / n),
+                                          int((row + 0.5) * 300 / n)])
+            same += max(abs(u - v) for u, v in zip(unit, plane, strict=True)) <= 12
+    assert same >= 0.8 * len(range(2, n, 5)) ** 2, same
+    assert page.problems == []
+
+
 def test_a_bad_upload_is_a_message_in_the_page(page):
     page.get_by_test_id("upload").set_input_files(
         files=[{"name": "words.csv", "mimeType": "text/csv",

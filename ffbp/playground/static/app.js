@@ -1,7 +1,7 @@
 // The page's wiring: one WebSocket to this tab's ffbp session, the controls that configure
 // it, the URL hash that records the setup, and a render loop that draws the newest snapshot
 // once per animation frame (a slow frame skips snapshots rather than queueing them).
-import { drawBoundary, drawLines, fmt } from "./views.js";
+import { drawBoundary, drawLines, fmt, outputScale } from "./views.js";
 import { NetworkView, pretty } from "./network.js";
 import { showDetail, showExplain, showHealth } from "./panels.js";
 
@@ -143,6 +143,7 @@ function applyConfig(c) {
   $("reg-rate").disabled = c.regularization === "none";
   $("train-ratio").value = c.train_ratio; $("train-ratio-value").textContent = c.train_ratio;
   $("noise").value = c.noise; $("noise-value").textContent = c.noise;
+  $("noise").disabled = c.dataset === "upload";          // an upload's values are its own
   $("show-test").checked = !!c.show_test;
   $("discretize").checked = !!c.discretize;
   $("layer-count").textContent = `${c.hidden.length} hidden layer${c.hidden.length === 1 ? "" : "s"}`;
@@ -335,7 +336,7 @@ function render() {
   const all = upload ? snap.features : FEATURES;
   view.build(snap.layout, all, upload ? snap.features : c.features, !upload);
   const opts = { problem: c.problem, discretize: c.discretize, showTest: c.show_test,
-    mark: state.detail ? state.detail.sample : undefined };
+    mark: state.detail ? state.detail.sample : undefined, scale: outputScale(c.problem, state.points) };
   view.update(snap, opts);
   drawBoundary($("boundary"), snap, state.points, opts);
   axes(snap);

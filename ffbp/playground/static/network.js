@@ -153,8 +153,7 @@ export class NetworkView {
       if (this.units[l] && this.units[l][j]) paintMap(this.units[l][j], values, n, clamp1);
     }));
     if (this.outCanvas) {
-      const scale = opts.problem === "regression" ? clamp1 : (v) => 2 * v - 1;
-      paintMap(this.outCanvas, snap.output, n, scale, opts.discretize);
+      paintMap(this.outCanvas, snap.output, n, opts.scale, opts.discretize);
     }
     snap.weights.forEach((W, l) => W.forEach((row, i) => row.forEach((w, j) => {
       const path = this.edges[l] && this.edges[l][i] && this.edges[l][i][j];

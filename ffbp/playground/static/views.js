@@ -49,13 +49,20 @@ export function maxAbs(values) {
   return m || 1;
 }
 
+// The output's colour scale, shared by the plane and the output unit's picture: P(class 1)
+// from [0, 1], or a regression value from ± the largest training target (a standardised
+// upload reaches ±3), onto [-1, 1].
+export function outputScale(problem, points) {
+  if (problem !== "regression") return (v) => 2 * v - 1;
+  const tScale = maxAbs(points ? points.train.map((p) => p[2]) : [1]);
+  return (v) => clamp1(v / tScale);
+}
+
 // The output plane: the heat map of the network's output over the grid, then the points.
 const mapCanvas = document.createElement("canvas");
 export function drawBoundary(canvas, snap, points, opts) {
   const n = snap.grid.n, ctx = canvas.getContext("2d"), W = canvas.width, H = canvas.height;
-  const regression = opts.problem === "regression";
-  const tScale = regression ? maxAbs(points ? points.train.map((p) => p[2]) : [1]) : 1;
-  const scale = regression ? (v) => clamp1(v / tScale) : (v) => 2 * v - 1;  // P(class 1) -> [-1, 1]
+  const scale = opts.scale;
   paintMap(mapCanvas, snap.output, n, scale, opts.discretize);
   ctx.imageSmoothingEnabled = !opts.discretize;
   ctx.drawImage(mapCanvas, 0, 0, W, H);
@@ -63,7 +70,7 @@ export function drawBoundary(canvas, snap, points, opts) {
   const [x0, x1] = snap.grid.x, [y0, y1] = snap.grid.y;
   const px = (x) => ((x - x0) / (x1 - x0)) * W, py = (y) => ((y1 - y) / (y1 - y0)) * H;
   const dot = (p, ring) => {
-    const v = regression ? clamp1(p[2] / tScale) : 2 * p[2] - 1;
+    const v = scale(p[2]);
     ctx.beginPath();
     ctx.arc(px(p[0]), py(p[1]), 3.2, 0, 2 * Math.PI);
     ctx.fillStyle = colour(v);
