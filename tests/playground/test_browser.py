@@ -287,6 +287,24 @@ def test_clicking_a_weight_shows_what_ffbp_explain_shows(page, tmp_path):
     assert page.problems == []
 
 
+def test_the_explain_panel_follows_reset_and_new_settings(page):
+    """It kept showing the gradient of the weights before a reset or a new α."""
+    for _ in range(5):
+        page.get_by_test_id("step").click()
+    page.wait_for_function("window.ffbp.snap.steps === 5")
+    page.get_by_test_id("weight-1-2-1").dispatch_event("click")
+    page.get_by_test_id("explain-gradient").wait_for()
+    value = 'document.querySelector("[data-testid=explain-value]").dataset.value'
+    trained = float(page.evaluate(value))
+    page.get_by_test_id("reset").click()
+    page.wait_for_function(f"+{value} !== {trained!r}")
+    assert float(page.evaluate(value)) == page.evaluate("window.ffbp.snap.weights[0][1][0]")
+    page.get_by_test_id("learning-rate").select_option("0.3")
+    page.wait_for_function("document.getElementById('explain-text').textContent"
+                           ".includes('α = 0.3')")
+    assert page.problems == []
+
+
 def test_the_exported_model_predicts_what_the_page_showed(page, tmp_path):
     play_until_epoch(page, 10)
     snap = page.evaluate("({output: Array.from(window.ffbp.snap.output), "

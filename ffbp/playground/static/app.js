@@ -53,7 +53,13 @@ const HANDLERS = {
   config: (m) => {
     if (!state.defaults) state.defaults = m.config;
     // a new network shape or new data: the selected weight may be gone, its numbers are
-    if (state.config && shapeOf(state.config) !== shapeOf(m.config)) clearSelection();
+    const before = state.config;
+    if (before && shapeOf(before) !== shapeOf(m.config)) clearSelection();
+    // same shape, other settings (new weights from another init, another α): its numbers
+    // are redone, not left describing the network before
+    else if (before && state.selected && !state.playing && JSON.stringify(before) !== JSON.stringify(m.config)) {
+      requestExplain();
+    }
     state.config = m.config;
     applyConfig(m.config);
     if (!state.hashApplied) {
@@ -216,7 +222,10 @@ function setPlaying(on) {
 }
 $("play").onclick = () => { setPlaying(true); send({ type: "play" }); };
 $("pause").onclick = () => send({ type: "pause" });
-$("reset").onclick = () => send({ type: "reset" });
+$("reset").onclick = () => {
+  send({ type: "reset" });
+  if (state.selected && !state.playing) requestExplain();      // on the new weights
+};
 $("step").onclick = () => {
   send({ type: "step", sample: sampleIndex() });
   if (state.selected) requestExplain();
