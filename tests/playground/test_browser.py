@@ -190,6 +190,17 @@ def test_a_diverged_loss_is_a_short_number(server, browser):
         tab.context.close()
 
 
+def test_batch_mode_stays_all_points_when_the_training_share_grows(page):
+    page.get_by_test_id("batch-mode").select_option("batch")
+    page.wait_for_function("window.ffbp.config.batch_size === 250")
+    page.get_by_test_id("train-ratio").evaluate(
+        "el => { el.value = 90; el.dispatchEvent(new Event('change')); }")
+    page.wait_for_function("window.ffbp.points.train.length === 450")
+    page.wait_for_function("window.ffbp.config.batch_size === 450")   # was left at 250
+    assert page.get_by_test_id("batch-mode").input_value() == "batch"
+    assert page.problems == []
+
+
 def test_an_uploaded_three_feature_csv_trains(page):
     rng = np.random.default_rng(1)
     X = rng.normal(size=(200, 3))
@@ -275,6 +286,7 @@ def test_clicking_a_weight_shows_what_ffbp_explain_shows(page, tmp_path):
     assert printed == str(e)
     assert gradient == pytest.approx(e.gradient, rel=1e-12, abs=1e-15)
     assert "W²₃₁" in shown and "finite difference" in shown
+    assert "update −α ∂E/∂W" in shown       # no L2 term: the objective J is E itself
     assert float(page.get_by_test_id("explain-numeric").get_attribute("data-value")) == \
         pytest.approx(e.numeric, rel=1e-9, abs=1e-12)
     page.get_by_test_id("neuron-1-2").click()             # a unit: its bias b¹₂

@@ -70,7 +70,10 @@ const HANDLERS = {
     writeHash(m.config);
   },
   points: (m) => {
+    // "Batch (all points)" stays all of them when a new split or table has more points
+    const all = $("batch-mode").value === "batch" && state.config && state.config.batch_size < m.train.length;
     state.points = m;
+    if (all) configure({ batch_size: m.train.length });
     $("sample").max = String(m.train.length);
     applyBatchLimits();
     state.dirty = true;

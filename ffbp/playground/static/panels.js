@@ -21,8 +21,9 @@ export function showExplain(msg, L, I, J, sample, epoch) {
   const when = epoch === undefined ? "" : ` (the network at epoch ${Math.floor(epoch)})`;
   const head = el("div", `${msg.symbol || weightSymbol(L, I, J)} for training sample ${sample + 1}${when}`, "explain-head");
   box.append(head);
-  // J = E + ½λ‖W‖² with L2 (E otherwise); a bias is never decayed, so its update is −α ∂E/∂b
-  const [p, what, obj] = msg.bias ? ["b", "bias", "E"] : ["W", "weight", "J"];
+  // J = E + ½λ‖W‖² with L2, else E; a bias is never decayed, so its update is −α ∂E/∂b
+  const [p, what] = msg.bias ? ["b", "bias"] : ["W", "weight"];
+  const obj = msg.weight_decay && !msg.bias ? "J" : "E";
   const rows = [
     [`∂E/∂${p} (back-propagation)`, msg.backprop, "explain-backprop"],
     ["finite difference", msg.numeric, "explain-numeric"],
