@@ -156,6 +156,25 @@ def test_the_url_hash_reproduces_a_setup(server, browser):
         tab.context.close()
 
 
+def test_a_link_with_a_bad_setting_applies_the_others(server, browser):
+    """A typo refused the whole link, and the address kept it: copied again, it still
+    did not reproduce the page."""
+    tab = open_tab(browser, server[1] + "#activation=swish&hidden=3&learning_rate=abc")
+    try:
+        tab.wait_for_function("window.ffbp.config.hidden.join() === '3'")
+        tab.wait_for_function("location.hash.includes('activation=tanh') && "
+                              "location.hash.includes('learning_rate=0.03')")
+        assert "hidden=3&" in tab.evaluate("location.hash")
+        tab.get_by_test_id("error").wait_for()
+        assert "got 'abc'" in text(tab, "error") or "got 'swish'" in text(tab, "error")
+        tab.get_by_test_id("sample").fill("9999")
+        tab.get_by_test_id("sample").press("Enter")
+        assert tab.get_by_test_id("sample").input_value() == "250"   # 250 training points
+        assert tab.problems == []
+    finally:
+        tab.context.close()
+
+
 def test_six_layers_of_eight_fit_a_small_window(server, browser):
     """1024×700: the drawing closes up and zooms to its panel, so the output unit stays in
     view and the page never scrolls sideways (it used to run 120 px off the panel)."""

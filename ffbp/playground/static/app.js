@@ -65,7 +65,7 @@ const HANDLERS = {
     if (!state.hashApplied) {
       state.hashApplied = true;
       const changes = readHash(m.config);
-      if (Object.keys(changes).length) { configure(changes); return; }
+      if (Object.keys(changes).length) { applyLink(changes); return; }
     }
     writeHash(m.config);
   },
@@ -240,6 +240,7 @@ function sampleIndex() {
   return Math.max(0, Math.min(nTrain() - 1, Number.isFinite(k) ? k : 0));
 }
 $("sample").onchange = () => {
+  $("sample").value = String(sampleIndex() + 1);          // 9999 of 250 shows as 250
   send({ type: "detail", sample: sampleIndex() });
   if (state.selected) requestExplain();
 };
@@ -303,9 +304,14 @@ const DATA_KEYS = ["dataset", "problem", "features", "x_feature", "y_feature"];
 
 // a link pasted or edited in the address bar of an open page applies too
 window.addEventListener("hashchange", () => {
-  const changes = state.config ? readHash(state.config) : {};
-  if (Object.keys(changes).length) configure(changes);
+  if (state.config) applyLink(readHash(state.config));
 });
+
+// One setting at a time: a bad one (a typo in a shared link) is refused with its own
+// message while the others still apply, and the address is then rewritten to what runs.
+function applyLink(changes) {
+  for (const [k, v] of Object.entries(changes)) configure({ [k]: v });
+}
 
 function writeHash(c) {
   const parts = [];
@@ -316,7 +322,9 @@ function writeHash(c) {
   history.replaceState(null, "", `#${parts.join("&")}`);
 }
 
-// Values are read as the type the server's own setting has (number, true/false, a list).
+// Values are read as the type the server's own setting has (number, true/false, a list);
+// one that is not of that type goes as written, for the server to name in its refusal.
+const asNumber = (s) => (s.trim() !== "" && Number.isFinite(Number(s)) ? Number(s) : s);
 function readHash(current) {
   const changes = {};
   for (const part of location.hash.replace(/^#/, "").split("&")) {
@@ -324,9 +332,9 @@ function readHash(current) {
     if (!k || raw === undefined || !(k in current)) continue;
     const now = current[k];
     let v = raw;
-    if (Array.isArray(now)) v = raw === "" ? [] : raw.split(",").map((s) => (k === "hidden" ? Number(s) : s));
-    else if (typeof now === "number") v = Number(raw);
-    else if (typeof now === "boolean") v = raw === "true";
+    if (Array.isArray(now)) v = raw === "" ? [] : raw.split(",").map((s) => (k === "hidden" ? asNumber(s) : s));
+    else if (typeof now === "number") v = asNumber(raw);
+    else if (typeof now === "boolean") v = raw === "true" ? true : raw === "false" ? false : raw;
     if (JSON.stringify(v) !== JSON.stringify(now)) changes[k] = v;
   }
   return changes;
