@@ -170,6 +170,8 @@ def test_a_link_with_a_bad_setting_applies_the_others(server, browser):
         tab.get_by_test_id("sample").fill("9999")
         tab.get_by_test_id("sample").press("Enter")
         assert tab.get_by_test_id("sample").input_value() == "250"   # 250 training points
+        tab.evaluate("location.hash = '#activation=swish'")           # all of it refused
+        tab.wait_for_function("location.hash.includes('activation=tanh')")
         assert tab.problems == []
     finally:
         tab.context.close()

@@ -92,7 +92,8 @@ const HANDLERS = {
   },
   detail: (m) => { state.detail = m; showDetail(m); state.dirty = true; },
   // only the server's "playing" says whether it trains: a refused setting stops nothing
-  error: (m) => showError(m.message),
+  // and a refused link leaves the address on what runs, not on the link
+  error: (m) => { showError(m.message); if (state.config) writeHash(state.config); },
 };
 
 function unpack(v) {
