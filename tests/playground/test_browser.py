@@ -2,101 +2,27 @@
 .ci/run installs with apt; no browser is ever downloaded) against the real server, uvicorn
 in a thread on a free port, training with ffbp's own Session."""
 
+# ruff: noqa: F811 (the fixtures imported from browser_kit are asked for by name)
 from __future__ import annotations
 
-import os
 import time
 
 import numpy as np
 import pytest
-from conftest import require, skip_unless
+from browser_kit import (  # noqa: F401
+    CONTRACT,
+    browser,
+    download_model,
+    open_tab,
+    page,
+    pause,
+    play_until_epoch,
+    server,
+    text,
+)
 
 import ffbp
-
-require("starlette", "the playground's server is a Starlette app")
-require("uvicorn", "the browser tests serve the playground with uvicorn")
-sync_api = require("playwright.sync_api", "the browser tests drive chromium with Playwright")
-CHROMIUM = "/usr/bin/chromium"
-skip_unless(os.access(CHROMIUM, os.X_OK), f"Debian's chromium is not at {CHROMIUM} (.ci/run "
-            f"installs it with apt-get install chromium)")
-
-from ffbp.playground import running  # noqa: E402
-from ffbp.playground.data import grid_points  # noqa: E402
-
-CONTRACT = ["play", "pause", "step", "reset", "dataset", "add-layer", "remove-layer",
-            "learning-rate", "activation", "regularization", "batch-size", "epoch",
-            "loss-train", "loss-test", "boundary", "neuron-1-1", "weight-1-1-1",
-            "explain-panel", "gradient-health", "upload", "export-model"]
-
-
-@pytest.fixture(scope="module")
-def server():
-    """The playground on 127.0.0.1 and a free port, for the module's tests."""
-    with running() as (app, url):
-        yield app, url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync"])
-        yield b
-        b.close()
-
-
-def open_tab(browser, url, width=1400, height=1000):
-    """A fresh tab on ``url``, its first snapshot drawn; ``tab.problems`` collects console
-    errors and uncaught exceptions."""
-    context = browser.new_context(viewport={"width": width, "height": height},
-                                  accept_downloads=True)
-    tab = context.new_page()
-    tab.problems = []
-    tab.on("console", lambda m: m.type == "error" and tab.problems.append(m.text))
-    tab.on("pageerror", lambda e: tab.problems.append(str(e)))
-    tab.goto(url)
-    tab.wait_for_function("window.ffbp && window.ffbp.snap && window.ffbpStats.frames > 0")
-    return tab
-
-
-@pytest.fixture
-def page(server, browser):
-    tab = open_tab(browser, server[1])
-    yield tab
-    tab.context.close()
-
-
-def text(page, testid) -> str:
-    return page.get_by_test_id(testid).inner_text()
-
-
-def play_until_epoch(page, epoch):
-    page.get_by_test_id("play").click()
-    page.wait_for_function(f"+document.querySelector('[data-testid=epoch]').textContent >= {epoch}",
-                           timeout=20000)
-    pause(page)
-
-
-def pause(page):
-    """Pause and wait for the last snapshot: the page shows the network training left."""
-    page.get_by_test_id("pause").click()
-    page.wait_for_function("!window.ffbp.playing")
-    steps = None
-    while True:                                # the worker's last frame has arrived
-        now = page.evaluate("window.ffbp.snap.steps")
-        if now == steps:
-            return
-        steps = now
-        page.wait_for_timeout(150)
-
-
-def download_model(page, tmp_path):
-    with page.expect_download() as got:
-        page.get_by_test_id("export-model").click()
-    path = tmp_path / "model.ffbp"
-    got.value.save_as(path)
-    return ffbp.load(path)
+from ffbp.playground.data import grid_points
 
 
 def test_the_page_loads_without_console_errors(page):
@@ -156,72 +82,6 @@ def test_the_url_hash_reproduces_a_setup(server, browser):
         tab.context.close()
 
 
-def test_a_link_with_a_bad_setting_applies_the_others(server, browser):
-    """A typo refused the whole link, and the address kept it: copied again, it still
-    did not reproduce the page."""
-    tab = open_tab(browser, server[1] + "#activation=swish&hidden=3&learning_rate=abc")
-    try:
-        tab.wait_for_function("window.ffbp.config.hidden.join() === '3'")
-        tab.wait_for_function("location.hash.includes('activation=tanh') && "
-                              "location.hash.includes('learning_rate=0.03')")
-        assert "hidden=3&" in tab.evaluate("location.hash")
-        tab.get_by_test_id("error").wait_for()
-        assert "got 'abc'" in text(tab, "error") or "got 'swish'" in text(tab, "error")
-        tab.get_by_test_id("sample").fill("9999")
-        tab.get_by_test_id("sample").press("Enter")
-        assert tab.get_by_test_id("sample").input_value() == "250"   # 250 training points
-        tab.evaluate("location.hash = '#activation=swish'")           # all of it refused
-        tab.wait_for_function("location.hash.includes('activation=tanh')")
-        assert tab.problems == []
-    finally:
-        tab.context.close()
-
-
-def test_six_layers_of_eight_fit_a_small_window(server, browser):
-    """1024×700: the drawing closes up and zooms to its panel, so the output unit stays in
-    view and the page never scrolls sideways (it used to run 120 px off the panel)."""
-    tab = open_tab(browser, server[1] + "#hidden=8,8,8,8,8,8", 1024, 700)
-    try:
-        tab.get_by_test_id("neuron-6-8").wait_for()
-        assert tab.evaluate("document.documentElement.scrollWidth") <= 1024
-        panel = tab.locator(".col.network").bounding_box()
-        out = tab.get_by_test_id("output-unit").bounding_box()
-        assert panel["x"] < out["x"] and out["x"] + out["width"] < panel["x"] + panel["width"]
-        tab.get_by_test_id("weight-7-8-1").dispatch_event("click")
-        tab.get_by_test_id("explain-gradient").wait_for()
-        assert tab.problems == []
-    finally:
-        tab.context.close()
-
-
-def test_a_diverged_loss_is_a_short_number(server, browser):
-    """α = 10 with ReLU on the plane overflows by step 121: the loss reads 2.66e+307, not
-    the 22 characters of toFixed that pushed the training loss out of its box."""
-    tab = open_tab(browser, server[1] + "#dataset=plane&activation=relu&learning_rate=10")
-    try:
-        tab.wait_for_function("window.ffbp.config.learning_rate === 10")
-        tab.get_by_test_id("play").click()
-        tab.get_by_test_id("error").wait_for()
-        assert "diverged" in text(tab, "error")
-        tab.wait_for_function("!window.ffbp.playing")
-        shown = text(tab, "loss-train")
-        assert float(shown) > 1e100 and len(shown) <= 9, shown
-        assert tab.problems == []
-    finally:
-        tab.context.close()
-
-
-def test_batch_mode_stays_all_points_when_the_training_share_grows(page):
-    page.get_by_test_id("batch-mode").select_option("batch")
-    page.wait_for_function("window.ffbp.config.batch_size === 250")
-    page.get_by_test_id("train-ratio").evaluate(
-        "el => { el.value = 90; el.dispatchEvent(new Event('change')); }")
-    page.wait_for_function("window.ffbp.points.train.length === 450")
-    page.wait_for_function("window.ffbp.config.batch_size === 450")   # was left at 250
-    assert page.get_by_test_id("batch-mode").input_value() == "batch"
-    assert page.problems == []
-
-
 def test_an_uploaded_three_feature_csv_trains(page):
     rng = np.random.default_rng(1)
     X = rng.normal(size=(200, 3))
@@ -239,40 +99,6 @@ def test_an_uploaded_three_feature_csv_trains(page):
     before = float(text(page, "loss-train"))
     play_until_epoch(page, 20)
     assert float(text(page, "loss-train")) < 0.7 * before
-    assert page.problems == []
-
-
-PIXEL = """([id, x, y]) => {
-  const c = id === "boundary" ? document.getElementById(id)
-    : document.querySelector(`[data-testid=${id}] canvas`);
-  return Array.from(c.getContext("2d").getImageData(x, y, 1, 1).data.slice(0, 3));
-}"""
-
-
-def test_an_uploaded_regression_is_coloured_on_one_scale(page):
-    """A standardised target reaches ±3: the output unit's picture used ±1 (all saturated)
-    while the plane used ± the largest target. Both now share the plane's scale, and the
-    noise slider, which an upload ignores, is disabled."""
-    rng = np.random.default_rng(3)
-    X = rng.uniform(0, 100, size=(120, 2))
-    csv = "a,b,price\n" + "".join(f"{a:.2f},{b:.2f},{1000 * a + 5 * b:.0f}\n" for a, b in X)
-    page.get_by_test_id("upload").set_input_files(
-        files=[{"name": "prices.csv", "mimeType": "text/csv", "buffer": csv.encode()}])
-    page.wait_for_function("window.ffbp.config.problem === 'regression' && "
-                           "window.ffbp.snap.layout[0] === 2")
-    play_until_epoch(page, 30)
-    assert page.get_by_test_id("noise").is_disabled()
-    n = page.evaluate("window.ffbp.snap.grid.n")
-    same = 0
-    for row in range(2, n, 5):
-        for col in range(2, n, 5):
-            unit = page.evaluate(PIXEL, ["output-unit", col, row])
-            # the middle of the same cell of the plane (300 px for n cells); a training
-            # point drawn there may cover it, so most cells, not all, must agree
-            plane = page.evaluate(PIXEL, ["boundary", int((col + 0.5) * 300 / n),
-                                          int((row + 0.5) * 300 / n)])
-            same += max(abs(u - v) for u, v in zip(unit, plane, strict=True)) <= 12
-    assert same >= 0.8 * len(range(2, n, 5)) ** 2, same
     assert page.problems == []
 
 
@@ -317,24 +143,6 @@ def test_clicking_a_weight_shows_what_ffbp_explain_shows(page, tmp_path):
                      lr=0.03, notation="tutorial")
     assert page.evaluate("document.getElementById('explain-text').textContent") == str(b)
     assert "bias now" in page.get_by_test_id("explain-panel").inner_text()
-    assert page.problems == []
-
-
-def test_the_explain_panel_follows_reset_and_new_settings(page):
-    """It kept showing the gradient of the weights before a reset or a new α."""
-    for _ in range(5):
-        page.get_by_test_id("step").click()
-    page.wait_for_function("window.ffbp.snap.steps === 5")
-    page.get_by_test_id("weight-1-2-1").dispatch_event("click")
-    page.get_by_test_id("explain-gradient").wait_for()
-    value = 'document.querySelector("[data-testid=explain-value]").dataset.value'
-    trained = float(page.evaluate(value))
-    page.get_by_test_id("reset").click()
-    page.wait_for_function(f"+{value} !== {trained!r}")
-    assert float(page.evaluate(value)) == page.evaluate("window.ffbp.snap.weights[0][1][0]")
-    page.get_by_test_id("learning-rate").select_option("0.3")
-    page.wait_for_function("document.getElementById('explain-text').textContent"
-                           ".includes('α = 0.3')")
     assert page.problems == []
 
 

@@ -277,7 +277,7 @@ def test_the_page_and_its_files_are_served(client):
     page = client.get("/")
     assert page.status_code == 200 and 'data-testid="boundary"' in page.text
     assert "http" not in page.text.replace("http://www.w3.org", "")    # nothing from elsewhere
-    for name in ("app.js", "network.js", "panels.js", "views.js", "style.css"):
+    for name in ("app.js", "link.js", "network.js", "panels.js", "views.js", "style.css"):
         assert client.get(f"/static/{name}").status_code == 200
 
 

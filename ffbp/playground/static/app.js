@@ -4,6 +4,7 @@
 import { drawBoundary, drawLines, fmt, outputScale } from "./views.js";
 import { NetworkView, pretty } from "./network.js";
 import { showDetail, showExplain, showHealth } from "./panels.js";
+import { readHash, writeHash } from "./link.js";
 
 const $ = (id) => document.getElementById(id);
 const FEATURES = ["x1", "x2", "x1sq", "x2sq", "x1x2", "sinx1", "sinx2"];
@@ -92,8 +93,12 @@ const HANDLERS = {
   },
   detail: (m) => { state.detail = m; showDetail(m); state.dirty = true; },
   // only the server's "playing" says whether it trains: a refused setting stops nothing
-  // and a refused link leaves the address on what runs, not on the link
-  error: (m) => { showError(m.message); if (state.config) writeHash(state.config); },
+  // a refused setting: the controls and the address go back to what runs, so no select
+  // keeps showing a choice the session never took
+  error: (m) => {
+    showError(m.message);
+    if (state.config) { applyConfig(state.config); writeHash(state.config); }
+  },
 };
 
 function unpack(v) {
@@ -205,8 +210,13 @@ $("batch-mode").onchange = () => {
 $("regenerate").onclick = () => configure({ seed: state.config.seed + 1 });
 $("show-test").onchange = () => configure({ show_test: $("show-test").checked });
 $("discretize").onchange = () => configure({ discretize: $("discretize").checked });
-$("x-feature").onchange = () => configure({ x_feature: number("x-feature") });
-$("y-feature").onchange = () => configure({ y_feature: number("y-feature") });
+// the column already on the other axis: the two axes swap
+for (const [id, key, other] of [["x-feature", "x_feature", "y_feature"], ["y-feature", "y_feature", "x_feature"]]) {
+  $(id).onchange = () => {
+    const k = number(id), c = state.config;
+    configure(k === c[other] ? { [key]: k, [other]: c[key] } : { [key]: k });
+  };
+}
 
 $("add-layer").onclick = () => {
   const hidden = state.config.hidden;
@@ -298,11 +308,7 @@ $("upload").onchange = async () => {
   input.value = "";
 };
 
-// -- the URL hash: the whole setup, so a link reproduces it ------------------------------
-// Uploaded data cannot travel in a link: its keys are left out, and the link opens on the
-// built-in data with the same network and training settings.
-const DATA_KEYS = ["dataset", "problem", "features", "x_feature", "y_feature"];
-
+// -- the URL hash: the whole setup, so a link reproduces it (link.js) --------------------
 // a link pasted or edited in the address bar of an open page applies too
 window.addEventListener("hashchange", () => {
   if (state.config) applyLink(readHash(state.config));
@@ -312,33 +318,6 @@ window.addEventListener("hashchange", () => {
 // message while the others still apply, and the address is then rewritten to what runs.
 function applyLink(changes) {
   for (const [k, v] of Object.entries(changes)) configure({ [k]: v });
-}
-
-function writeHash(c) {
-  const parts = [];
-  for (const [k, v] of Object.entries(c)) {
-    if (c.dataset === "upload" && DATA_KEYS.includes(k)) continue;
-    parts.push(`${k}=${Array.isArray(v) ? v.join(",") : v}`);
-  }
-  history.replaceState(null, "", `#${parts.join("&")}`);
-}
-
-// Values are read as the type the server's own setting has (number, true/false, a list);
-// one that is not of that type goes as written, for the server to name in its refusal.
-const asNumber = (s) => (s.trim() !== "" && Number.isFinite(Number(s)) ? Number(s) : s);
-function readHash(current) {
-  const changes = {};
-  for (const part of location.hash.replace(/^#/, "").split("&")) {
-    const [k, raw] = part.split("=").map(decodeURIComponent);
-    if (!k || raw === undefined || !(k in current)) continue;
-    const now = current[k];
-    let v = raw;
-    if (Array.isArray(now)) v = raw === "" ? [] : raw.split(",").map((s) => (k === "hidden" ? asNumber(s) : s));
-    else if (typeof now === "number") v = asNumber(raw);
-    else if (typeof now === "boolean") v = raw === "true" ? true : raw === "false" ? false : raw;
-    if (JSON.stringify(v) !== JSON.stringify(now)) changes[k] = v;
-  }
-  return changes;
 }
 
 // -- drawing -----------------------------------------------------------------------------
