@@ -1,12 +1,10 @@
 """The playground's web shell (ffbp/playground/server.py) through Starlette's test client:
 the WebSocket protocol, one session per socket freed when it closes, uploads refused with
-one-line messages, the downloads, and the command's start-up errors."""
+one-line messages, the downloads (the command itself: test_command.py)."""
 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import time
 import warnings
 
@@ -281,39 +279,6 @@ def test_the_page_and_its_files_are_served(client):
         assert client.get(f"/static/{name}").status_code == 200
 
 
-# -- the command -------------------------------------------------------------------------
-def run_cli(argv, capsys):
-    from ffbp.cli import main
-
-    code = main(argv)
-    return code, capsys.readouterr().err.strip()
-
-
-def test_command_errors_are_one_line(tmp_path, capsys):
-    code, err = run_cli(["playground", "--no-browser", "--data", str(tmp_path / "no.csv")],
-                        capsys)
-    assert code == 1 and "no such file" in one_line(err)
-    bad = tmp_path / "bad.csv"
-    bad.write_text("a,b\nx,y\n")
-    code, err = run_cli(["playground", "--no-browser", "--data", str(bad)], capsys)
-    assert code != 0 and err.startswith("ffbp: error:") and "bad.csv" in one_line(err)
-    code, err = run_cli(["playground", "--no-browser", "--target", "y"], capsys)
-    assert code == 2 and "--data" in one_line(err)
-    code, err = run_cli(["playground", "--port", "http"], capsys)
-    assert code == 2 and "port" in one_line(err)
-
-
-def test_a_busy_port_is_one_line(capsys):
-    import socket
-
-    with socket.socket() as taken:
-        taken.bind(("127.0.0.1", 0))
-        taken.listen()
-        port = taken.getsockname()[1]
-        code, err = run_cli(["playground", "--no-browser", "--port", str(port)], capsys)
-    assert code == 1 and f"127.0.0.1:{port}" in one_line(err)
-
-
 def test_data_preloads_every_session(tmp_path):
     path = tmp_path / "three.csv"
     path.write_text(CSV3)
@@ -322,23 +287,6 @@ def test_data_preloads_every_session(tmp_path):
         opened(ws)
         ws.send_json({"type": "reset"})
         assert until(ws, "snapshot")["features"] == ["a", "b", "c"]
-
-
-def test_without_the_extra_the_message_names_it(tmp_path):
-    code = ("import sys\nsys.modules['starlette'] = None\nfrom ffbp.cli import main\n"
-            "sys.exit(main(['playground', '--no-browser']))")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          cwd=tmp_path, timeout=60)
-    assert done.returncode == 2
-    assert 'pip install "ffbp[playground]"' in one_line(done.stderr.strip())
-
-
-def test_importing_the_package_leaves_the_web_stack_alone(tmp_path):
-    code = ("import sys, ffbp.playground, ffbp.cli\n"
-            "print(any(m in sys.modules for m in ('starlette', 'uvicorn')))")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          cwd=tmp_path, timeout=60)
-    assert done.stdout.strip() == "False", done.stderr
 
 
 def test_a_diverging_session_stops_playing_with_its_message(client):
@@ -359,39 +307,6 @@ def test_numbers_json_cannot_hold_are_sent_as_null():
     assert json.loads(dumps(message)) == {"loss_train": None, "curve": [1.0, None],
                                           "epoch": 2.5}
     assert dumps({"a": [0.5]}) == '{"a": [0.5]}'
-
-
-def test_the_command_serves_the_page_until_ctrl_c(tmp_path):
-    """ffbp playground end to end: the address line, the page, and Ctrl-C as a clean stop."""
-    import signal
-    import socket
-
-    import httpx
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = subprocess.Popen([sys.executable, "-m", "ffbp", "playground", "--no-browser",
-                               "--port", str(port)], cwd=tmp_path, text=True,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        assert server.stdout.readline().strip() == \
-            f"ffbp playground: http://127.0.0.1:{port}/  (Ctrl-C to stop)"
-        page = None
-        for _ in range(200):
-            try:
-                page = httpx.get(f"http://127.0.0.1:{port}/", timeout=2)
-                break
-            except httpx.TransportError:
-                time.sleep(0.05)
-        assert page is not None and page.status_code == 200
-        assert 'data-testid="play"' in page.text
-        server.send_signal(signal.SIGINT)
-        assert server.wait(timeout=20) == 0
-        assert server.stderr.read() == ""
-    finally:
-        if server.poll() is None:
-            server.kill()
 
 
 def test_a_tab_dropped_while_playing_is_freed_without_an_error(factory, caplog):
