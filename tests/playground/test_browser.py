@@ -31,6 +31,8 @@ def test_the_page_loads_without_console_errors(page):
         assert page.get_by_test_id(testid).count() == 1, testid
     assert text(page, "epoch") == "0"
     assert float(text(page, "loss-train")) > 0
+    assert page.locator("#health-legend").inner_text().split() == ["‖∂E/∂W¹‖", "‖∂E/∂W²‖",
+                                                                    "‖∂E/∂W³‖"]
     assert page.problems == []
 
 

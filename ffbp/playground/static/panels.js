@@ -109,7 +109,9 @@ export function showHealth(h) {
   if (legend.dataset.names !== names) {
     legend.dataset.names = names;
     legend.replaceChildren(...(h.layers || []).map((name, k) => {
-      const s = el("span", `‖∂E/∂${name}‖`);
+      // W1 → W¹: the layer up, as the network's tooltips and the explain panel write it
+      const sup = name.replace(/\d+/, (d) => [...d].map((c) => "⁰¹²³⁴⁵⁶⁷⁸⁹"[c]).join(""));
+      const s = el("span", `‖∂E/∂${sup}‖`);
       s.style.color = SERIES[k % SERIES.length];
       return s;
     }));
