@@ -22,6 +22,7 @@ from browser_kit import (  # noqa: F401
 )
 
 import ffbp
+from ffbp.playground import datasets, features
 from ffbp.playground.data import grid_points
 
 
@@ -164,6 +165,13 @@ def test_the_exported_model_predicts_what_the_page_showed(page, tmp_path):
     clear = np.abs(shown - 0.5) > 1e-3
     assert clear.mean() > 0.9
     assert np.array_equal(net.predict(X)[clear], (shown > 0.5)[clear])
+    # the losses the page shows are ffbp's loss of that model on the same data
+    d = datasets.make("circle", n_points=500, noise=0, train_ratio=50, seed=0)
+    shown = page.evaluate("[window.ffbp.snap.loss_train, window.ffbp.snap.loss_test]")
+    assert [float(net.loss(net.outputs(features.compute(["x1", "x2"], X_)), t_[:, None]))
+            for X_, t_ in ((d.X_train, d.t_train), (d.X_test, d.t_test))] == \
+        pytest.approx(shown, rel=1e-12)
+    assert f"{shown[0]:.3f}" == text(page, "loss-train")
     assert page.problems == []
 
 
