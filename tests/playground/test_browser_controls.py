@@ -33,13 +33,16 @@ def test_a_link_with_a_bad_setting_applies_the_others(server, browser):
 def test_six_layers_of_eight_fit_a_small_window(server, browser):
     """1024×700: the drawing closes up and zooms to its panel, so the output unit stays in
     view and the page never scrolls sideways (it used to run 120 px off the panel)."""
-    tab = open_tab(browser, server[1] + "#hidden=8,8,8,8,8,8", 1024, 700)
+    tab = open_tab(browser, server[1] + "#hidden=8,8,8,8,8,8")
     try:
         tab.get_by_test_id("neuron-6-8").wait_for()
+        tab.set_viewport_size({"width": 1024, "height": 700})     # the window made smaller
+        tab.wait_for_function("""() => {
+            const panel = document.querySelector('.col.network').getBoundingClientRect();
+            const out = document.querySelector('[data-testid=output-unit]')
+                .getBoundingClientRect();
+            return panel.left < out.left && out.right < panel.right; }""")
         assert tab.evaluate("document.documentElement.scrollWidth") <= 1024
-        panel = tab.locator(".col.network").bounding_box()
-        out = tab.get_by_test_id("output-unit").bounding_box()
-        assert panel["x"] < out["x"] and out["x"] + out["width"] < panel["x"] + panel["width"]
         tab.get_by_test_id("weight-7-8-1").dispatch_event("click")
         tab.get_by_test_id("explain-gradient").wait_for()
         assert tab.problems == []

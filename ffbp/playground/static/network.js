@@ -20,6 +20,10 @@ export class NetworkView {
   constructor(root, svg, tooltip, handlers) {
     this.root = root; this.svg = svg; this.tooltip = tooltip; this.on = handlers;
     this.key = null; this.edges = []; this.units = []; this.inputs = []; this.selected = null;
+    // the panel's width, read once and on resize, not in every frame (a forced layout)
+    const measure = () => { this.room = Math.max(200, root.parentElement.clientWidth - 24); };
+    measure();
+    window.addEventListener("resize", measure);
   }
 
   // all: every feature name that can be shown; active: those the network uses, in order.
@@ -27,7 +31,7 @@ export class NetworkView {
   // still fits above it), then the whole drawing is zoomed down, so the output unit of six
   // layers of eight stays in view in a small window.
   build(layout, all, active, editable) {
-    const room = Math.max(200, this.root.parentElement.clientWidth - 24);
+    const room = this.room;
     const key = JSON.stringify([layout, all, active, editable, room]);
     if (key === this.key) return;
     this.key = key;
