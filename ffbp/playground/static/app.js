@@ -374,3 +374,4 @@ function frame() {
   requestAnimationFrame(frame);
 }
 requestAnimationFrame(frame);
+window.addEventListener("resize", () => { state.dirty = true; });   // the drawing refits
