@@ -50,6 +50,19 @@ def test_six_layers_of_eight_fit_a_small_window(server, browser):
         tab.context.close()
 
 
+def test_choosing_l1_starts_it_at_a_rate_that_does_something(page):
+    """The rate defaults to 0, where L1 or L2 changed nothing and said nothing."""
+    page.get_by_test_id("regularization").select_option("l1")
+    page.wait_for_function("window.ffbp.config.regularization === 'l1'")
+    assert page.evaluate("window.ffbp.config.reg_rate") == 0.01
+    assert page.get_by_test_id("reg-rate").input_value() == "0.01"
+    page.get_by_test_id("reg-rate").select_option("0.003")
+    page.get_by_test_id("regularization").select_option("l2")       # a chosen rate stays
+    page.wait_for_function("window.ffbp.config.regularization === 'l2'")
+    assert page.evaluate("window.ffbp.config.reg_rate") == 0.003
+    assert page.problems == []
+
+
 def test_a_diverged_loss_is_a_short_number(server, browser):
     """α = 10 with ReLU on the plane overflows by step 121: the loss reads 2.66e+307, not
     the 22 characters of toFixed that pushed the training loss out of its box."""

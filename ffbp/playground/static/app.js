@@ -187,9 +187,15 @@ function applyBatchLimits() {
 const number = (id) => Number($(id).value);
 $("learning-rate").onchange = () => configure({ learning_rate: number("learning-rate") });
 $("reg-rate").onchange = () => configure({ reg_rate: number("reg-rate") });
-for (const key of ["activation", "regularization", "optimizer", "init"]) {
+for (const key of ["activation", "optimizer", "init"]) {
   $(key).onchange = () => configure({ [key]: $(key).value });
 }
+// L1 or L2 at a rate of 0 would change nothing: choosing one starts it at λ = 0.01
+$("regularization").onchange = () => {
+  const regularization = $("regularization").value;
+  configure(regularization !== "none" && state.config.reg_rate === 0
+    ? { regularization, reg_rate: 0.01 } : { regularization });
+};
 // built-in data: a problem comes with its own data sets; an upload stays, read the other way
 $("problem").onchange = () => {
   const problem = $("problem").value;
