@@ -10,6 +10,7 @@ from typing import NamedTuple
 from .. import optim
 from .._validation import lookup
 from ..mlp import RELU_FAMILY, activation_layer
+from ..tabular.features import input_names
 from . import paths
 
 
@@ -24,15 +25,12 @@ class KeepHistory:
 
 
 def input_labels(features) -> list[str]:
-    """The network's inputs as the boundary's axes name them: the CLI standardises numeric
-    columns, so their axes are in standard deviations from the mean, and says so."""
-    labels = []
-    for spec in features:
-        if spec["kind"] == "numeric":
-            labels.append(f"{spec['name']} (standardised)")
-        else:
-            labels += [f"{spec['name']}={c} (one-hot)" for c in spec["categories"]]
-    return labels
+    """The network's inputs (``ffbp.tabular.features.input_names``) as the boundary's axes
+    name them: the CLI standardises numeric columns, so their axes are in standard
+    deviations from the mean, and says so."""
+    numeric = {spec["name"] for spec in features if spec["kind"] == "numeric"}
+    return [f"{name} (standardised)" if name in numeric else f"{name} (one-hot)"
+            for name in input_names(features)]
 
 
 def used_settings(settings, task) -> dict:

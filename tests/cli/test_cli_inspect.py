@@ -154,3 +154,15 @@ def test_ctrl_c_during_ffbp_train_leaves_a_checkpoint_that_resumes_exactly(tmp_p
     assert resumed.returncode == 0, resumed.stderr
     np.testing.assert_array_equal(ffbp.load(model).flat_values,
                                   ffbp.load(tmp_path / "full.ffbp").flat_values)
+
+
+def test_report_names_every_input_also_a_missing_category(capsys, tmp_path):
+    df = make_table(120, 5)
+    df.loc[::7, "color"] = None             # a category column with missing values
+    df.to_csv(tmp_path / "t.csv", index=False)
+    code, out, err = run(capsys, "train", tmp_path / "t.csv", "--target", "label", "--drop",
+                         "y", "--epochs", "2", "--quiet", "--report",
+                         tmp_path / "rep", "-o", tmp_path / "m.ffbp")
+    assert code == 0, err
+    page = (tmp_path / "rep" / "report.html").read_text()
+    assert "Decision boundary in the plane of the two most important inputs" in page
