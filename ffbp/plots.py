@@ -104,7 +104,6 @@ def plot_gradient_norms(health, path, size=SIZE, dpi=100):
     names = list(dict.fromkeys([*curves, *ratios]))
     colors = dict(zip(names, layer_colors(len(names)), strict=True))
     dashes = dict(zip(names, line_styles(len(names)), strict=True))
-    zeros = False
     for ax, series in ((left, curves), (right, ratios)):
         floor = log_floor(v for _, v in series.values())
         drawn = False
@@ -114,7 +113,6 @@ def plot_gradient_norms(health, path, size=SIZE, dpi=100):
                                      ax is left else None, ms=3, label=name, gid=name)
         if drawn:
             zero_legend_entry(ax, floor)
-        zeros |= drawn
         ax.set_yscale("log")
         ax.grid(alpha=0.3, which="both")
     right.set(xlabel="epoch", title="update / weight ‖ΔW‖ / ‖W‖")
