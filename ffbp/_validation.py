@@ -249,6 +249,16 @@ def check_allocation(n_values: int, what: str, noun: str = "numbers") -> None:
                           f"{human_bytes(have)} of memory")
 
 
+def check_keywords(keywords, known, caller: str, more: str) -> None:
+    """Refuse a keyword of ``caller`` that is not in ``known``, in one line that says the
+    closest known name; ``more`` ends the message (where every option is listed)."""
+    for name in keywords:
+        if name not in known:
+            close = difflib.get_close_matches(name, list(known), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ConfigError(f"{caller}() got an unknown option {name!r}{hint}; {more}")
+
+
 def lookup(name, table: dict, what: str):
     """Resolve a string ``name`` in ``table``; unknown names get a "did you mean" hint."""
     if not isinstance(name, str):

@@ -6,7 +6,6 @@ the gradients of every layer, update the weights — until a stopping criterion 
 
 from __future__ import annotations
 
-import difflib
 import math
 import signal
 import sys
@@ -20,7 +19,7 @@ from . import _fitdata as data
 from . import backprop, ops
 from . import checkpoint as ckpt
 from . import distributed as mpi
-from ._validation import check_positive, check_seed, lookup
+from ._validation import check_keywords, check_positive, check_seed, lookup
 from .callbacks import CallbackList, EarlyStopping, LossTolerance, ProgressBar
 from .data import is_source
 from .errors import ConfigError, FFBPError
@@ -161,13 +160,8 @@ class FitOptions:
     def from_keywords(cls, caller: str, **keywords) -> FitOptions:
         """``FitOptions(**keywords)``, with an unknown name refused in one line that says the
         closest known one (``fit(epoch=3)``: did you mean 'epochs'?)."""
-        known = [f.name for f in fields(cls)]
-        for name in keywords:
-            if name not in known:
-                close = difflib.get_close_matches(name, known + ["distributed"], n=1)
-                hint = f" (did you mean {close[0]!r}?)" if close else ""
-                raise ConfigError(f"{caller}() got an unknown option {name!r}{hint}; see "
-                                  f"ffbp.training.FitOptions for every option")
+        check_keywords(keywords, [f.name for f in fields(cls)] + ["distributed"], caller,
+                       "see ffbp.training.FitOptions for every option")
         return cls(**keywords)
 
     def stopping_callbacks(self) -> list:

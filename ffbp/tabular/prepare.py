@@ -11,14 +11,13 @@ summaries (``ffbp.tabular.features``), so it equals what one process fits on the
 
 from __future__ import annotations
 
-import difflib
 import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from .. import optim
-from .._validation import lookup
+from .._validation import check_keywords, lookup
 from ..distributed import Comm
 from ..errors import ConfigError, DataError
 from .columns import is_numeric_column
@@ -51,12 +50,7 @@ OPTIONS = {"hidden": [64, 32], "activation": "relu", "init": "auto", "loss": Non
 
 def check_options(options: dict, caller: str) -> dict:
     """``OPTIONS`` updated with ``options``; an unknown name gets the closest known one."""
-    for name in options:
-        if name not in OPTIONS:
-            close = difflib.get_close_matches(name, OPTIONS, n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise ConfigError(f"{caller}() got an unknown option {name!r}{hint}; known: "
-                              f"{', '.join(OPTIONS)}")
+    check_keywords(options, OPTIONS, caller, f"known: {', '.join(OPTIONS)}")
     return {**OPTIONS, **options}
 
 
