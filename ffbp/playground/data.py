@@ -65,9 +65,7 @@ def problem_of(table: Table) -> str:
 
 def uploaded(table: Table, config: dict) -> PlayData:
     """The CSV's rows split by train_ratio and seed, standardised by the training rows."""
-    rows = np.arange(len(table.t), dtype=np.float64)
-    s = datasets.split(rows, rows, config["train_ratio"], config["seed"])
-    train, test = s.X_train.astype(int), s.X_test.astype(int)
+    train, test = datasets.split_rows(len(table.t), config["train_ratio"], config["seed"])
     mean = table.X[train].mean(axis=0)
     std = table.X[train].std(axis=0)
     std[std == 0] = 1.0

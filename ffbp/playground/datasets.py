@@ -71,14 +71,18 @@ def generate(name: str, n_points: int = 500, noise: float = 0, seed: int = 0):
     return X.astype(np.float64), t.astype(np.float64)
 
 
-def split(X, t, train_ratio: float = 50, seed: int = 0) -> Split:
-    """Shuffle (by ``seed``) and cut: round(n·ratio/100) points to train (at least one to
-    each side), the rest to test."""
-    n = len(X)
+def split_rows(n: int, train_ratio: float = 50, seed: int = 0) -> tuple:
+    """(training rows, test rows) of n: shuffled by ``seed``, round(n·ratio/100) to train
+    (at least one to each side), the rest to test."""
     n_train = min(max(int(round(n * train_ratio / 100.0)), 1), n - 1)
     # Its own stream, so that the split does not shift when a generator draws more numbers.
     order = np.random.default_rng([seed, 1]).permutation(n)
-    a, b = order[:n_train], order[n_train:]
+    return order[:n_train], order[n_train:]
+
+
+def split(X, t, train_ratio: float = 50, seed: int = 0) -> Split:
+    """The points cut by ``split_rows``."""
+    a, b = split_rows(len(X), train_ratio, seed)
     return Split(X[a], t[a], X[b], t[b])
 
 
