@@ -9,7 +9,7 @@ import os
 import tempfile
 
 from ..io import save
-from .build import INITS_CODE
+from .build import INITS_CODE, loss_name
 
 
 def model_bytes(session) -> bytes:
@@ -45,7 +45,7 @@ def script(session) -> str:
     upload = c["dataset"] == "upload"
     widths = "-".join(str(w) for w in (net.n_features, *c["hidden"], 1))
     classify = c["problem"] == "classification"
-    loss = "binary_cross_entropy" if classify else "mse"
+    loss = loss_name(c["problem"])
     hidden_init, output_init = INITS_CODE[c["init"]]
     epochs = max(1, int(round(session.status["epoch"]))) if session.status["steps"] else 100
     head = ['"""Train the network of an ffbp playground session again, from scratch.',
