@@ -191,14 +191,17 @@ class Session:
             self._cursor = 0
         return idx
 
+    def _batch(self, idx) -> backprop.Batch:
+        """The training rows ``idx`` as a mean-loss batch (c = 1/|batch| for each)."""
+        return backprop.Batch(self._train.X[idx], self._train.T[idx],
+                              np.full(len(idx), 1.0 / len(idx)))
+
     def step_once(self, before_update=None) -> bool:
         """One mini-batch through ffbp's step and optimiser (see the module doc); False if
         it diverged. ``before_update(idx)`` sees the gradients before the optimiser."""
         net, batch_in_epoch = self.net, self._cursor // max(self.batch_size, 1)
         idx = self._next_batch()
-        coef = np.full(len(idx), 1.0 / len(idx))
-        batch = backprop.Batch(self._train.X[idx], self._train.T[idx], coef)
-        value = backprop.step(net, batch, self.loss).loss
+        value = backprop.step(net, self._batch(idx), self.loss).loss
         self.health.on_gradients(self._steps, batch_in_epoch, net)
         if before_update is not None:
             before_update(idx)
@@ -226,9 +229,7 @@ class Session:
         the batch order stay as they are."""
         with self._lock, np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             idx = self._order[self._cursor:self._cursor + self.batch_size]
-            batch = backprop.Batch(self._train.X[idx], self._train.T[idx],
-                                   np.full(len(idx), 1.0 / len(idx)))
-            backprop.step(self.net, batch, self.loss)
+            backprop.step(self.net, self._batch(idx), self.loss)
             grads = self.net.flat_grads.copy()
             update = grads.copy()
             self.optimizer.update(update, copy.deepcopy(self.net.optimizer_state),
