@@ -10,6 +10,7 @@ import copy
 import math
 import numbers
 
+from . import build
 from .datasets import CLASSIFICATION, REGRESSION
 from .errors import PlaygroundError
 from .features import check
@@ -36,8 +37,8 @@ PAGE_KEYS = frozenset({"show_test", "discretize"})
 
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "linear")
 REGULARIZATIONS = ("none", "l1", "l2")
-OPTIMIZERS = ("sgd", "momentum", "adam")
-INITS = ("small_normal", "glorot", "he", "equal")
+OPTIMIZERS = tuple(build.OPTIMIZERS)          # the names of what build makes of them
+INITS = tuple(build.INITS)
 PROBLEMS = ("classification", "regression")
 MAX_LAYERS, MAX_UNITS = 6, 8
 MAX_POINTS = 10_000
