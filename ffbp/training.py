@@ -160,8 +160,12 @@ class FitOptions:
     def from_keywords(cls, caller: str, **keywords) -> FitOptions:
         """``FitOptions(**keywords)``, with an unknown name refused in one line that says the
         closest known one (``fit(epoch=3)``: did you mean 'epochs'?)."""
+        # "distributed" is known (for the closest-name hint) but is train()'s own argument
         check_keywords(keywords, [f.name for f in fields(cls)] + ["distributed"], caller,
                        "see ffbp.training.FitOptions for every option")
+        if "distributed" in keywords:
+            raise ConfigError("distributed is not a FitOptions field: pass it to fit(...) or "
+                              "train(..., distributed=True)")
         return cls(**keywords)
 
     def stopping_callbacks(self) -> list:

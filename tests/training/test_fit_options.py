@@ -38,6 +38,8 @@ def test_an_unknown_option_names_the_closest_one():
         net.fit(X, y, loss="cross_entropy", epoch=3)
     with pytest.raises(ConfigError, match=r"'patiance' \(did you mean 'patience'\?\)"):
         fit(net, X, y, loss="cross_entropy", patiance=3)
+    with pytest.raises(ConfigError, match="distributed is not a FitOptions field"):
+        FitOptions.from_keywords("FitOptions", distributed=True)
 
 
 def test_fit_and_train_with_an_options_object_train_the_same():
