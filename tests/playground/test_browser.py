@@ -77,8 +77,12 @@ def test_the_url_hash_reproduces_a_setup(server, browser):
         assert config["learning_rate"] == 0.1 and config["features"] == ["x1", "x2", "x1x2"]
         assert tab.get_by_test_id("weight-1-3-8").count() == 1
         tab.evaluate("location.hash = '#hidden=3'")         # a link edited in place
-        tab.wait_for_function("!document.querySelector('[data-testid=neuron-2-1]')")
+        # the new shape is drawn when the old layer is gone and the new units are there
+        tab.wait_for_function("!document.querySelector('[data-testid=neuron-2-1]') && "
+                              "document.querySelector('[data-testid=neuron-1-3]')")
         assert tab.get_by_test_id("neuron-1-3").count() == 1
+        assert tab.get_by_test_id("neuron-1-4").count() == 0
+        assert tab.evaluate("window.ffbp.config.hidden") == [3]
         assert tab.evaluate("window.ffbp.config.activation") == "relu"
         assert tab.problems == []
     finally:
