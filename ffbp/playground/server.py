@@ -3,8 +3,9 @@
 Each WebSocket connection (a browser tab) owns one ``Session``; closing the socket closes
 the session and drops it from ``app.state.tabs``. While a tab plays, its session trains in a
 worker thread (NumPy releases the GIL in its GEMMs, and the event loop keeps answering other
-tabs and this tab's clicks) and a snapshot goes out on a ``FRAME`` beat (25 a second). Every
-call into a session holds that tab's lock: a Session is plain Python, not thread-safe.
+tabs and this tab's clicks) and a snapshot goes out on a ``FRAME`` beat (25 a second). Each
+Session method holds the session's own lock; the tab's lock here makes a sequence of calls
+(train a slice, read its status) one step that a click cannot split.
 
 Protocol (JSON text frames), as docs/playground.md describes for programs:
   client -> server  configure {changes}, play, pause, step {sample}, reset,
