@@ -15,7 +15,7 @@ from .. import losses as _losses
 from .._validation import lookup
 from ..data import ArraySource
 from ..distributed import Comm, world
-from ..errors import ConfigError, DataError, FFBPError
+from ..errors import DataError, FFBPError
 from ..tabular import prepare
 from . import data, options, paths, shards, train_report
 from .commands import (
@@ -194,19 +194,17 @@ def read_rows(path, opts, comm):
     return df, label
 
 
+def flag(name: str, value=None) -> str:
+    """How a remedy names an option to the command's user: ``--validation-split 0``."""
+    text = f"--{name.replace('_', '-')}"
+    return text if value is None else f"{text} {value}"
+
+
 def prepare_rows(df, label, opts, comm) -> prepare.PreparedTable:
     """``ffbp.tabular.prepare_table`` with the command's options, its errors naming the
     command's flags; the early-stopping default resolved (on with a validation split)."""
-    try:
-        prepared = prepare.prepare_table(df, opts["target"],
-                                         {k: opts[k] for k in prepare.OPTIONS}, label, comm)
-    except ConfigError as exc:
-        if "task is" in str(exc):
-            raise ConfigError(f"{exc} (choose another --loss, or --task)") from None
-        raise
-    except DataError as exc:
-        text = str(exc).replace("(use validation_split=0)", "(use --validation-split 0)")
-        raise DataError(text) from None
+    prepared = prepare.prepare_table(df, opts["target"], {k: opts[k] for k in prepare.OPTIONS},
+                                     label, comm, spell=flag)
     if opts["early_stopping"] is None:
         opts["early_stopping"] = prepared.n_val > 0
     return prepared

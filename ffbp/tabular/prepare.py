@@ -86,10 +86,17 @@ class PreparedTable:
         return (self.X_val, loss_targets(self.y_val, self.net)) if self.n_val else None
 
 
-def prepare_table(df, target: str, options: dict, label: str, comm=None) -> PreparedTable:
+def keyword(name: str, value=None) -> str:
+    """How a remedy names an option to a Python caller: ``validation_split=0``."""
+    return f"{name}=" if value is None else f"{name}={value!r}"
+
+
+def prepare_table(df, target: str, options: dict, label: str, comm=None,
+                  spell=keyword) -> PreparedTable:
     """Hold out ``validation_split`` of ``df``'s rows at random (by ``seed``), fit the
     preprocessing on the training rows, build the network and the optimiser of ``options``
-    (all of ``OPTIONS``), and encode both parts. ``label`` names the table in messages."""
+    (all of ``OPTIONS``), and encode both parts. ``label`` names the table in messages;
+    ``spell(name, value=None)`` names an option in a remedy (``ffbp train``: its flags)."""
     comm = comm or Comm()
     o = options
     if not isinstance(target, str):
@@ -100,7 +107,7 @@ def prepare_table(df, target: str, options: dict, label: str, comm=None) -> Prep
     n_val = math.ceil(split * n_part) if split else 0
     if n_val and n_part - n_val < 2:
         raise DataError(f"{label} has {n_part} rows: too few to hold out {split} for "
-                        f"validation (use validation_split=0)")
+                        f"validation (use {spell('validation_split', 0)})")
     # each rank holds out its own share of its rows (one process: [seed, 2] as always)
     order = np.random.default_rng([o["seed"], 2, *([comm.rank] if comm.size > 1 else [])]
                                   ).permutation(n_part)
@@ -110,7 +117,7 @@ def prepare_table(df, target: str, options: dict, label: str, comm=None) -> Prep
 
     from ..mlp import mlp
 
-    loss, binary = resolve_loss(o["loss"], task, len(spec.get("classes", ())))
+    loss, binary = resolve_loss(o["loss"], task, len(spec.get("classes", ())), spell)
     n_outputs = 1 if task == "regression" or binary else len(spec["classes"])
     output = next(iter(loss.requires)) if loss.requires else None   # Softmax, Sigmoid, ...
     net = mlp(len(input_names(features)), o["hidden"], n_outputs, o["activation"],
@@ -129,13 +136,14 @@ def prepare_table(df, target: str, options: dict, label: str, comm=None) -> Prep
         n=n, n_val=n_val, task=task, why=why, features=features, spec=spec)
 
 
-def resolve_loss(name, task, n_classes):
+def resolve_loss(name, task, n_classes, spell=keyword):
     """The loss instance for ``name`` (or the task's default), checked against the task."""
     from .. import losses
 
     loss = losses.get(name or ("cross_entropy" if task == "classification" else "mse"))
     if loss.family != task:
-        raise ConfigError(f"loss {name!r} is a {loss.family} loss but the task is {task}")
+        raise ConfigError(f"loss {name!r} is a {loss.family} loss but the task is {task} "
+                          f"(choose another {spell('loss')}, or {spell('task')})")
     binary = (losses.BinaryCrossEntropy, losses.BinaryCrossEntropyWithLogits, losses.Hinge)
     if isinstance(loss, binary) and n_classes != 2:
         raise ConfigError(f"loss {name!r} is for two classes but the target has {n_classes}; "

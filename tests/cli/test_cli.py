@@ -301,6 +301,7 @@ def _bad_inputs(root: Path, files, classifier):
     (root / "empty.csv").write_text("")
     (root / "not_a_model.ffbp").write_text("hello, I am not a model\n")
     (root / "bad.toml").write_text('hidden = [8]\nlearning_rate = 0.1\n')
+    (root / "tiny.csv").write_text("x,y\n1,0\n2,1\n3,0\n")
     garbage = files["test"].head(5).astype({"x1": object})
     garbage.loc[2, "x1"] = "abc"
     garbage.to_csv(root / "garbage.csv", index=False)
@@ -329,7 +330,13 @@ def _bad_inputs(root: Path, files, classifier):
                                "unknown key 'learning_rate' (did you mean 'lr'?)"),
         "no output": (["train", train, "--target", "label"], 2, "needs -o/--output"),
         "loss for the other task": (["train", train, "--target", "label", "--loss", "mse",
-                                     "-o", out], 2, "is a regression loss"),
+                                     "-o", out], 2,
+                                    "is a regression loss but the task is classification "
+                                    "(choose another --loss, or --task)"),
+        "too few rows to hold out": (["train", root / "tiny.csv", "--target", "y",
+                                      "--validation-split", "0.5", "-o", out], 1,
+                                     "too few to hold out 0.5 for validation (use "
+                                     "--validation-split 0)"),
         "unwritable output": (["train", train, "--target", "label", "-o",
                                root / "no" / "such" / "m.ffbp"], 1, "no directory"),
         "model saved from Python": (["predict", root / "plain.ffbp", test], 1,
@@ -341,7 +348,8 @@ def _bad_inputs(root: Path, files, classifier):
 
 CASES = ["missing target", "garbage at predict", "empty file", "file not found",
          "unknown flag", "unknown activation", "not a model", "unknown config key",
-         "no output", "loss for the other task", "unwritable output",
+         "no output", "loss for the other task", "too few rows to hold out",
+         "unwritable output",
          "model saved from Python", "target missing at evaluate"]
 
 

@@ -205,3 +205,10 @@ def test_fit_table_names_an_unknown_option(models):
     case = models["classifier"]
     with pytest.raises(ffbp.ConfigError, match=r"'weight_decy' \(did you mean 'weight_decay'\?\)"):
         ffbp.fit_table(case["train_csv"], "cultivar", weight_decy=1e-3)
+
+
+def test_fit_table_remedies_name_its_keywords(models):
+    case = models["classifier"]
+    with pytest.raises(ffbp.ConfigError, match=r"is a regression loss but the task is "
+                       r"classification \(choose another loss=, or task=\)"):
+        ffbp.fit_table(case["train_csv"], "cultivar", loss="mse")
