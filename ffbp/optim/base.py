@@ -62,9 +62,6 @@ class StepCount:
     def __init__(self, n: int = 0):
         self.n = int(n)
 
-    def __int__(self) -> int:
-        return self.n
-
     def __eq__(self, other) -> bool:
         return isinstance(other, StepCount) and other.n == self.n
 
