@@ -18,7 +18,10 @@ from .errors import ConfigError, DataError, ShapeError
 
 def is_sparse(X) -> bool:
     """Whether X is a scipy sparse matrix or array (scipy is not a dependency: a sparse X
-    means scipy.sparse is already imported, so nothing is imported here)."""
+    means scipy.sparse is already imported, so nothing is imported here). A plain ndarray,
+    what every training step asks about, is answered first without the module look-up."""
+    if type(X) is np.ndarray:
+        return False
     sparse = sys.modules.get("scipy.sparse")
     return sparse is not None and sparse.issparse(X)
 

@@ -208,8 +208,9 @@ class Softmax(Activation):
                       linear_near_zero=False)
 
     def function(self, x):
-        e = np.exp(x - x.max(axis=1, keepdims=True))
-        e /= e.sum(axis=1, keepdims=True)
+        # the ufuncs' reductions: x.max/e.sum give the same bits through a Python wrapper
+        e = np.exp(x - np.maximum.reduce(x, axis=1, keepdims=True))
+        e /= np.add.reduce(e, axis=1, keepdims=True)
         return e
 
     def jacobian(self, y_row: np.ndarray) -> np.ndarray:

@@ -98,7 +98,9 @@ class Dense(Layer):
         else:
             np.matmul(self._x.T, dy, out=self.W.grad)
         if self.b is not None:
-            np.sum(dy, axis=0, out=self.b.grad)
+            # np.sum's own reduction without its Python wrapper (the same bits, about 1 µs
+            # less a call: a small network's step is made of such calls)
+            np.add.reduce(dy, axis=0, out=self.b.grad)
         return dy @ self.W.value.T if input_grad and not sparse else None
 
     def __repr__(self):
