@@ -258,8 +258,9 @@ def measure_small(args) -> tuple[list | None, list | None]:
     tables = ("iris",) if args.quick else small_tables.TABLES
     pair = [fw for fw in small_tables.FRAMEWORKS if fw in wanted]
     runs = small_tables.measure(tables, args.repeats, pair)
-    # held-out accuracy over 10 seeds (untimed; the rounds' 3 fits say little on 38 rows)
-    accuracy = None if args.quick else small_tables.measure_accuracy(tables, 10, pair)
+    # held-out accuracy over small_tables.SEEDS seeds (untimed; the rounds' 3 fits say
+    # little on 38 rows)
+    accuracy = None if args.quick else small_tables.measure_accuracy(tables, frameworks=pair)
     small = small_tables.summarise(runs, accuracy)
     print("time to accuracy on digits (a fresh process per run):", flush=True)
     runs = time_to_accuracy.measure(wanted, args.repeats,

@@ -104,7 +104,14 @@ def accuracies(fw: str, path: str, seeds: int) -> list[float]:
     return out
 
 
-def measure_accuracy(tables=TABLES, seeds=10, frameworks=FRAMEWORKS) -> dict:
+#: Fits per estimator and table whose mean held-out accuracy is reported. Iris's test part has
+#: 38 rows, so one fit moves its accuracy by 0.026: with 10 seeds scikit-learn scored 1.000
+#: on every one of its first 10 and ffbp 0.992, with 40 the two were 0.991 and 0.993 (the
+#: standard error of the difference falls from 0.004 to 0.003). 40 fits cost about 20 s.
+SEEDS = 40
+
+
+def measure_accuracy(tables=TABLES, seeds=SEEDS, frameworks=FRAMEWORKS) -> dict:
     """{table: {fw: [accuracy per seed]}}, one process per framework and table."""
     out = {t: {} for t in tables}
     with tempfile.TemporaryDirectory() as folder:
@@ -222,7 +229,7 @@ def main(argv=None):
     p.add_argument("--tables", default=",".join(TABLES))
     p.add_argument("--only", default=",".join(FRAMEWORKS))
     p.add_argument("--json", metavar="FILE")
-    p.add_argument("--seeds", type=int, default=10, help="fits (random_state 0, 1, ...) "
+    p.add_argument("--seeds", type=int, default=SEEDS, help="fits (random_state 0, 1, ...) "
                    "whose mean held-out accuracy is reported, untimed (0: the rounds' fits)")
     p.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     p.add_argument("--accuracy-of", nargs=3, help=argparse.SUPPRESS)
