@@ -27,6 +27,12 @@ class LogLoss(BinaryCrossEntropy):
     def fused(self, Y, T):
         return Y - T
 
+    def decide(self, Y):
+        """Class 1 where its probability is above ½, strictly: a probability of exactly ½
+        (z = 0) decides class 0, as scikit-learn's ``predict`` does."""
+        D = (Y > 0.5).astype(np.int64)
+        return D[:, 0] if D.shape[1] == 1 else D
+
 
 class HalfSquaredError(MSE):
     """scikit-learn's ``squared_error``: it reports E = (1/2k) Σₖ (yₖ − dₖ)² per sample,

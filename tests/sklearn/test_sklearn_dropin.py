@@ -1,0 +1,47 @@
+"""Behaviour a drop-in replacement for scikit-learn's MLPClassifier / MLPRegressor must share
+with it, checked against scikit-learn itself on the same data (and, where the outcome is
+deterministic, the same weights)."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+pytest.importorskip("sklearn")
+
+from sklearn import neural_network as sk  # noqa: E402
+from sklearn.datasets import load_iris, make_multilabel_classification  # noqa: E402
+from sklearn.exceptions import ConvergenceWarning  # noqa: E402
+
+from ffbp.sklearn import MLPClassifier, MLPRegressor  # noqa: E402
+
+
+def _fitted_pair(ours, theirs, X, y, **params):
+    """(scikit-learn's estimator, ffbp's) fitted briefly on (X, y) with the same params."""
+    params = dict(hidden_layer_sizes=(3,), random_state=0, max_iter=2, **params)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return theirs(**params).fit(X, y), ours(**params).fit(X, y)
+
+
+@pytest.mark.parametrize("kind", ["binary", "multilabel"])
+def test_a_probability_of_one_half_predicts_the_negative_class(kind):
+    # With every weight and bias 0 each sigmoid output is exactly σ(0) = 1/2; scikit-learn
+    # decides "probability > 1/2", so it predicts classes_[0] (binary) and no label
+    # (multi-label).
+    if kind == "binary":
+        X, y = load_iris(return_X_y=True)
+        X, y = X[:100], np.where(y[:100] == 0, "no", "yes")
+        expected = np.array(["no"] * 5)
+    else:
+        X, y = make_multilabel_classification(n_samples=40, n_classes=3, random_state=0)
+        expected = np.zeros((5, 3), dtype=np.int64)
+    reference, model = _fitted_pair(MLPClassifier, sk.MLPClassifier, X, y)
+    for est in (reference, model):
+        for W, b in zip(est.coefs_, est.intercepts_, strict=True):
+            W[...], b[...] = 0.0, 0.0
+    np.testing.assert_array_equal(reference.predict(X[:5]), expected)   # the rule itself
+    np.testing.assert_array_equal(model.predict(X[:5]), expected)
+    np.testing.assert_array_equal(model.predict_proba(X[:5]), reference.predict_proba(X[:5]))
