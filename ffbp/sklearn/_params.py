@@ -90,7 +90,7 @@ SHARED = {
     "momentum": interval(0, 1, closed="both"),
     "nesterovs_momentum": boolean(),
     "early_stopping": boolean(),
-    "validation_fraction": interval(0, 1, closed="neither"),
+    "validation_fraction": interval(0, 1),
     "beta_1": interval(0, 1),
     "beta_2": interval(0, 1),
     "epsilon": interval(0, None, closed="neither"),

@@ -231,6 +231,9 @@ class Solvers:
         # scikit-learn stratifies a classifier's split only when it has one output (binary
         # targets); multi-class and multi-label splits are plain random ones.
         stratify = T if (self._stratify and self.n_outputs_ == 1) else None
+        if not self.validation_fraction > 0:     # 0 is valid, as there, until it is used
+            raise ValueError("early_stopping=True needs a validation_fraction in (0, 1), got "
+                             f"{self.validation_fraction!r}: nothing would be held out")
         arrays = [X, T] + ([] if w is None else [w])
         parts = train_test_split(*arrays, test_size=self.validation_fraction,
                                  random_state=rng, stratify=stratify)

@@ -45,3 +45,16 @@ def test_a_probability_of_one_half_predicts_the_negative_class(kind):
     np.testing.assert_array_equal(reference.predict(X[:5]), expected)   # the rule itself
     np.testing.assert_array_equal(model.predict(X[:5]), expected)
     np.testing.assert_array_equal(model.predict_proba(X[:5]), reference.predict_proba(X[:5]))
+
+
+@pytest.mark.parametrize("Estimator", [MLPClassifier, MLPRegressor])
+def test_validation_fraction_zero_is_valid_without_early_stopping(Estimator):
+    # scikit-learn's constraint is [0, 1): 0 fits when nothing is held out, and is a
+    # ValueError only once early stopping needs a held-out set.
+    X, y = load_iris(return_X_y=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model = Estimator(validation_fraction=0.0, max_iter=2, random_state=0).fit(X, y)
+    assert model.n_iter_ == 2
+    with pytest.raises(ValueError, match="validation_fraction"):
+        Estimator(validation_fraction=0.0, early_stopping=True, max_iter=2).fit(X, y)
