@@ -41,6 +41,42 @@ class ConvergenceWarning(_FfbpConvergenceWarning, _SklearnConvergenceWarning):
     either (``GridSearchCV`` users filter scikit-learn's) catches it."""
 
 
+def _write_through(attribute, views, indices, arrays, whole=False) -> None:
+    """Copy ``arrays`` into ``views[i]`` for i in ``indices``, after checking every shape,
+    so that a wrong one changes nothing."""
+    indices = list(indices)
+    if len(arrays) != len(indices):
+        raise ShapeError(f"{attribute} {'has' if whole else 'slice takes'} {len(indices)} "
+                         f"array(s) (one per layer), got {len(arrays)}")
+    arrays = [np.asarray(a) for a in arrays]
+    for i, a in zip(indices, arrays, strict=True):
+        if a.shape != views[i].shape:
+            raise ShapeError(f"{attribute}[{i}] has shape {views[i].shape}, got an array "
+                             f"of shape {a.shape}")
+    for i, a in zip(indices, arrays, strict=True):
+        views[i][...] = a
+
+
+class _Layers(list):
+    """``coefs_`` / ``intercepts_``: a list of views into the network whose item
+    assignment (``est.coefs_[0] = W``) writes into the network, as the list scikit-learn
+    keeps would change its model."""
+
+    def __init__(self, attribute, views):
+        super().__init__(views)
+        self._attribute = attribute
+
+    def __setitem__(self, index, value):
+        if isinstance(index, slice):
+            _write_through(self._attribute, self, range(len(self))[index], list(value))
+        else:
+            i = range(len(self))[index]
+            _write_through(self._attribute, self, [i], [value])
+
+    def __reduce__(self):                # pickles / copies as the plain list it shows
+        return list, (list(self),)
+
+
 class BaseMLP(_solvers.Solvers, BaseEstimator):
     """Shared machinery; subclasses define ``__init__`` (scikit-learn's parameters, then
     ffbp's extras) and the target hooks ``_encode_targets``, ``_make_loss``,
@@ -148,15 +184,36 @@ class BaseMLP(_solvers.Solvers, BaseEstimator):
         return validate_data(self, X, reset=False, accept_sparse=SPARSE_FORMATS,
                              dtype=self.network_.dtype)
 
+    def _dense_values(self, name) -> list[np.ndarray]:
+        return [getattr(layer, name).value for layer in self.network_.layers
+                if isinstance(layer, Dense)]
+
+    def _set_dense_values(self, name, attribute, arrays) -> None:
+        """Copy ``arrays`` into the Dense layers' parameters (shapes checked first)."""
+        check_is_fitted(self)
+        views = self._dense_values(name)
+        _write_through(attribute, views, range(len(views)), list(arrays), whole=True)
+
     @property
     def coefs_(self) -> list[np.ndarray]:
-        """The weight matrices W (in, out) of the Dense layers, input to output (views)."""
-        return [layer.W.value for layer in self.network_.layers if isinstance(layer, Dense)]
+        """The weight matrices W (in, out) of the Dense layers, input to output (views).
+        Assignable as in scikit-learn: ``est.coefs_ = [...]`` or ``est.coefs_[i] = W``
+        copies the values into the network (same shapes; cast to its dtype)."""
+        return _Layers("coefs_", self._dense_values("W"))
+
+    @coefs_.setter
+    def coefs_(self, arrays) -> None:
+        self._set_dense_values("W", "coefs_", arrays)
 
     @property
     def intercepts_(self) -> list[np.ndarray]:
-        """The biases b (out,) of the Dense layers, input to output (views)."""
-        return [layer.b.value for layer in self.network_.layers if isinstance(layer, Dense)]
+        """The biases b (out,) of the Dense layers, input to output (views); assignable
+        like ``coefs_``."""
+        return _Layers("intercepts_", self._dense_values("b"))
+
+    @intercepts_.setter
+    def intercepts_(self, arrays) -> None:
+        self._set_dense_values("b", "intercepts_", arrays)
 
     # -- pickling ----------------------------------------------------------------------
     def __setstate__(self, state):

@@ -20,7 +20,7 @@ from ffbp.sklearn import MLPClassifier, MLPRegressor  # noqa: E402
 
 def _fitted_pair(ours, theirs, X, y, **params):
     """(scikit-learn's estimator, ffbp's) fitted briefly on (X, y) with the same params."""
-    params = dict(hidden_layer_sizes=(3,), random_state=0, max_iter=2, **params)
+    params = {"hidden_layer_sizes": (3,), "random_state": 0, "max_iter": 2, **params}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         return theirs(**params).fit(X, y), ours(**params).fit(X, y)
@@ -58,3 +58,41 @@ def test_validation_fraction_zero_is_valid_without_early_stopping(Estimator):
     assert model.n_iter_ == 2
     with pytest.raises(ValueError, match="validation_fraction"):
         Estimator(validation_fraction=0.0, early_stopping=True, max_iter=2).fit(X, y)
+
+
+@pytest.mark.parametrize("how", ["assign the lists", "assign items", "assign a slice"])
+def test_weights_set_by_hand_are_the_models(how):
+    # scikit-learn keeps coefs_ / intercepts_ as plain lists that predict reads: assigning
+    # them, or one of their items, changes the model. Weights copied from a scikit-learn
+    # fit must then give scikit-learn's probabilities (float64, to rounding).
+    X, y = load_iris(return_X_y=True)
+    reference, model = _fitted_pair(MLPClassifier, sk.MLPClassifier, X, y,
+                                    hidden_layer_sizes=(4, 3))
+    coefs, intercepts = [W.copy() for W in reference.coefs_], \
+        [b.copy() for b in reference.intercepts_]
+    if how == "assign the lists":
+        model.coefs_, model.intercepts_ = coefs, intercepts
+    elif how == "assign items":
+        for i in range(3):
+            model.coefs_[i], model.intercepts_[i] = coefs[i], intercepts[i]
+    else:
+        model.coefs_[:], model.intercepts_[:] = coefs, intercepts
+    for W, W_ref in zip(model.coefs_, coefs, strict=True):
+        np.testing.assert_array_equal(W, W_ref)
+    np.testing.assert_allclose(model.predict_proba(X), reference.predict_proba(X),
+                               rtol=1e-12, atol=1e-15)
+    np.testing.assert_array_equal(model.predict(X), reference.predict(X))
+
+
+def test_weights_of_the_wrong_shape_are_refused_and_change_nothing():
+    X, y = load_iris(return_X_y=True)
+    _, model = _fitted_pair(MLPClassifier, sk.MLPClassifier, X, y)
+    before = [W.copy() for W in model.coefs_]
+    with pytest.raises(ValueError, match=r"coefs_\[1\] has shape \(3, 3\)"):
+        model.coefs_ = [np.zeros((4, 3)), np.zeros((3, 2))]
+    with pytest.raises(ValueError, match="one per layer"):
+        model.intercepts_ = [np.zeros(3)]
+    with pytest.raises(ValueError, match=r"coefs_\[0\] has shape \(4, 3\)"):
+        model.coefs_[0] = np.zeros((3, 4))
+    for W, W_before in zip(model.coefs_, before, strict=True):
+        np.testing.assert_array_equal(W, W_before)
