@@ -6,7 +6,9 @@ Rows in messages are counted from 1, after the header.
 
 from __future__ import annotations
 
+import io
 import os
+import re
 import sys
 
 from ..errors import DataError, FFBPError
@@ -48,20 +50,66 @@ def read_table(path):
                                 ) from None
             df = pd.read_parquet(path)
         else:
-            df = pd.read_csv(sys.stdin if path == "-" else path,
-                             sep="\t" if kind == "tsv" else ",")
+            # stdin is read once into memory, so that its header can be read again below
+            source = read_stdin() if path == "-" else path
+            sep = "\t" if kind == "tsv" else ","
+            df = pd.read_csv(source, sep=sep)
+            if may_be_renamed(df.columns):
+                if path == "-":
+                    source.seek(0)
+                # pandas renames a repeated name 'a' to 'a.1': read the header as it is
+                header = pd.read_csv(source, sep=sep, header=None, nrows=1, dtype=str)
+                check_unique(["" if isinstance(c, float) else c for c in header.iloc[0]],
+                             path)
     except FFBPError:
         raise
     except pd.errors.EmptyDataError:
         raise DataError(f"{path} is empty (no header, no rows)") from None
-    except (ValueError, OSError, UnicodeDecodeError) as exc:
-        raise DataError(f"cannot read {path} as {kind.upper()}: {exc}") from None
-    except Exception as exc:       # pyarrow's own errors (ArrowInvalid) are not ValueErrors
+    except Exception as exc:       # pyarrow's own errors too (not all are ValueErrors)
+        if kind == "parquet":          # e.g. a repeated column name: say so plainly
+            check_unique(parquet_names(path), path)
         raise DataError(f"cannot read {path} as {kind.upper()}: {exc}") from None
     if len(df) == 0:
         raise DataError(f"{path} has no data rows")
     df.columns = [str(c) for c in df.columns]
     return df.reset_index(drop=True)
+
+
+def read_stdin():
+    """All of stdin, as a file object that can be read twice."""
+    buffer = getattr(sys.stdin, "buffer", None)
+    return io.BytesIO(buffer.read()) if buffer is not None else io.StringIO(sys.stdin.read())
+
+
+def may_be_renamed(columns) -> bool:
+    """True when pandas may have renamed a repeated column name of a CSV header: some
+    column 'a.1' (or 'a.2', ...) beside a column 'a'."""
+    names = set(map(str, columns))
+    return any(m and m.group(1) in names
+               for m in (re.fullmatch(r"(.*)\.[0-9]+", n) for n in names))
+
+
+def parquet_names(path) -> list[str]:
+    """The column names of a Parquet file's schema ([] when it cannot be read)."""
+    try:
+        import pyarrow.parquet as pq
+
+        return list(pq.read_schema(path).names)
+    except Exception:
+        return []
+
+
+def check_unique(names, label) -> None:
+    """A DataError naming the first column name that appears more than once (columns
+    counted from 1): which of them would be the feature, or the target, is anyone's
+    guess."""
+    names = [str(n) for n in names]
+    seen = {}
+    for i, name in enumerate(names):
+        if name in seen:
+            raise DataError(f"{label} has two columns named {name!r} (columns {seen[name]} "
+                            f"and {i + 1}): rename one of them")
+        seen[name] = i + 1
 
 
 def column(df, name, path, what="column"):
@@ -90,6 +138,7 @@ def as_frame(table, what="the table"):
     else:
         raise DataError(f"{what} must be a pandas DataFrame, a pyarrow Table or the path of a "
                         f"CSV or Parquet file, got {type(table).__name__}")
+    check_unique(df.columns, what)
     df.columns = [str(c) for c in df.columns]
     if len(df) == 0:
         raise DataError(f"{what} has no rows")

@@ -1,0 +1,117 @@
+"""Odd but plausible tables through the ``ffbp`` command: repeated column names, stdin,
+columns of the output that a --keep column would collide with. Each bad table is one
+``ffbp: error:`` line naming what is wrong, exit code 1."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import sys
+
+import numpy as np
+import pytest
+from conftest import require
+
+from ffbp.cli import main
+
+pd = require("pandas", "the command line reads tables with pandas")
+pa = require("pyarrow", "the command line reads Parquet with pyarrow")
+pq = require("pyarrow.parquet", "the command line reads Parquet with pyarrow")
+
+FAST = ["--epochs", "2", "--hidden", "4", "--quiet", "--no-diagnostics"]
+
+
+def run(capsys, *args):
+    code = main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def one_line_error(err: str) -> str:
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("ffbp: error: ") and "Traceback" not in err
+    return lines[0]
+
+
+def small_table(n=40, seed=0):
+    rng = np.random.default_rng(seed)
+    a = rng.normal(size=n)
+    return pd.DataFrame({"a": a, "b": rng.normal(size=n),
+                         "color": rng.choice(["red", "green"], n),
+                         "y": np.where(a > 0, "yes", "no")})
+
+
+@pytest.fixture
+def model(tmp_path, capsys):
+    small_table().to_csv(tmp_path / "train.csv", index=False)
+    code, _, err = run(capsys, "train", tmp_path / "train.csv", "--target", "y",
+                       "-o", tmp_path / "m.ffbp", *FAST)
+    assert code == 0, err
+    return tmp_path / "m.ffbp"
+
+
+HEADER_AA = "a,b,a,color,y\n"          # 'a' is the first and the third column
+
+
+@pytest.mark.parametrize("name", ["dup.csv", "dup.csv.gz", "dup.tsv"])
+def test_a_repeated_column_name_in_a_csv_header_is_an_error(tmp_path, capsys, model, name):
+    # pandas would read the third column as 'a.1' and train on both, or predict from the
+    # first 'a' alone: which 'a' is the feature is the table's ambiguity, not ffbp's guess
+    text = HEADER_AA + "".join(f"{i},{i + 1},{-i},red,{'yes' if i % 2 else 'no'}\n"
+                               for i in range(12))
+    if name.endswith(".tsv"):
+        text = text.replace(",", "\t")
+    path = tmp_path / name
+    if name.endswith(".gz"):
+        with gzip.open(path, "wt") as fh:
+            fh.write(text)
+    else:
+        path.write_text(text)
+    for args in (("train", path, "--target", "y", "-o", tmp_path / "m2.ffbp", *FAST),
+                 ("predict", model, path), ("evaluate", model, path)):
+        code, out, err = run(capsys, *args)
+        assert code == 1 and out == ""
+        assert one_line_error(err) == (f"ffbp: error: {path} has two columns named 'a' "
+                                       f"(columns 1 and 3): rename one of them")
+    assert not (tmp_path / "m2.ffbp").exists()
+
+
+def test_a_repeated_column_name_on_stdin_is_an_error(capsys, model, monkeypatch):
+    text = HEADER_AA + "1,2,3,red,yes\n4,5,6,red,no\n"
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(text.encode())))
+    code, out, err = run(capsys, "predict", model, "-")
+    assert code == 1
+    assert one_line_error(err) == ("ffbp: error: - has two columns named 'a' (columns 1 "
+                                   "and 3): rename one of them")
+
+
+def test_stdin_still_reads_a_plain_table(capsys, model, monkeypatch):
+    df = small_table(seed=1)
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(df.to_csv(
+        index=False).encode())))
+    code, out, err = run(capsys, "predict", model, "-")
+    assert code == 0, err
+    assert len(pd.read_csv(io.StringIO(out))) == len(df)
+
+
+def test_a_genuine_dotted_name_is_not_a_repeat(tmp_path, capsys):
+    # 'a' and 'a.1' both in the header, each once: two different columns
+    df = small_table()
+    df["a.1"] = -df["a"]
+    df.to_csv(tmp_path / "t.csv", index=False)
+    code, out, err = run(capsys, "train", tmp_path / "t.csv", "--target", "y", "-o",
+                         tmp_path / "m.ffbp", *FAST)
+    assert code == 0, err
+    assert "4 feature columns" in out
+
+
+def test_a_repeated_column_name_in_a_parquet_file_is_an_error(tmp_path, capsys, model):
+    df = small_table()
+    table = pa.table([pa.array(df["a"]), pa.array(df["b"]), pa.array(df["color"]),
+                      pa.array(df["y"]), pa.array(df["b"])], names=["a", "b", "color", "y", "b"])
+    pq.write_table(table, tmp_path / "dup.parquet")
+    code, out, err = run(capsys, "predict", model, tmp_path / "dup.parquet")
+    assert code == 1
+    assert one_line_error(err) == (f"ffbp: error: {tmp_path / 'dup.parquet'} has two "
+                                   f"columns named 'b' (columns 2 and 5): rename one of them")
