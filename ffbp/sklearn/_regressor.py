@@ -6,6 +6,7 @@ import numpy as np
 from sklearn.base import RegressorMixin
 from sklearn.metrics import r2_score
 from sklearn.utils.metaestimators import available_if
+from sklearn.utils.validation import column_or_1d
 
 from .._validation import lookup
 from ..errors import ConfigError
@@ -131,7 +132,10 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         return loss, None, "exp" if isinstance(loss, HalfPoisson) else "identity"
 
     def _encode_targets(self, y, first, classes, incremental):
-        """(y as given, (n,) or (n, k), number of outputs)."""
+        """(y as given, (n,) or (n, k), number of outputs); a column (n, 1) becomes (n,)
+        with scikit-learn's DataConversionWarning."""
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
         return y, 1 if y.ndim == 1 else y.shape[1]
 
     def _validation_score(self, X, T, w) -> float:

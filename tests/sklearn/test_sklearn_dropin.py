@@ -96,3 +96,16 @@ def test_weights_of_the_wrong_shape_are_refused_and_change_nothing():
         model.coefs_[0] = np.zeros((3, 4))
     for W, W_before in zip(model.coefs_, before, strict=True):
         np.testing.assert_array_equal(W, W_before)
+
+
+@pytest.mark.parametrize("Estimator", [MLPClassifier, MLPRegressor])
+def test_a_column_vector_y_warns_as_scikit_learn_does(Estimator):
+    # y of shape (n, 1) is taken as (n,) with a DataConversionWarning, by both estimators.
+    from sklearn.exceptions import DataConversionWarning
+
+    X, y = load_iris(return_X_y=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        with pytest.warns(DataConversionWarning, match="column-vector y"):
+            model = Estimator(max_iter=2, random_state=0).fit(X, y[:, None].astype(float))
+    assert model.predict(X[:4]).shape == (4,)
