@@ -13,6 +13,19 @@ import numpy as np
 
 from .._validation import lookup
 from ..errors import ConfigError
+from ..layers import ACTIVATIONS
+
+try:
+    from sklearn.utils._param_validation import InvalidParameterError as _SklearnInvalid
+except ImportError:                                   # pragma: no cover (moved or renamed)
+    class _SklearnInvalid(ValueError, TypeError):
+        pass
+
+
+class InvalidParameterError(ConfigError, _SklearnInvalid):
+    """A hyper-parameter value the estimator refuses: ffbp's ConfigError and also
+    scikit-learn's InvalidParameterError (a ValueError and a TypeError), so that code
+    written for scikit-learn's estimators catches it as it caught theirs."""
 
 
 def _real(value) -> bool:
@@ -55,6 +68,21 @@ def anything(text="any value"):
     return (lambda v: True), text
 
 
+def names(table, text, also=None):
+    """A name ``lookup`` resolves in ``table`` (or any value ``also`` accepts)."""
+    def check(value):
+        if also is not None and also(value):
+            return True
+        if not isinstance(value, str):
+            return False
+        try:
+            lookup(value, table, "name")
+        except ConfigError:
+            return False
+        return True
+    return check, text, tuple(table)
+
+
 def hidden_sizes():
     def check(value):
         sizes = (value,) if isinstance(value, numbers.Integral) else value
@@ -70,7 +98,7 @@ def hidden_sizes():
 #: Every parameter both estimators share: (rule, text). The estimator's own table adds to it.
 SHARED = {
     "hidden_layer_sizes": hidden_sizes(),
-    "activation": anything(),                 # resolved by name, with a "did you mean"
+    "activation": names(ACTIVATIONS, f"one of the names {sorted(ACTIVATIONS)}"),
     "solver": options("lbfgs", "sgd", "adam"),
     "alpha": interval(0, None),
     "batch_size": interval(1, None, integer=True, also=("auto",)),
@@ -107,12 +135,16 @@ SHARED = {
 
 
 def check_params(estimator, table: dict) -> None:
-    """Raise ConfigError for the first parameter of ``estimator`` that breaks its rule."""
+    """Raise InvalidParameterError (a ConfigError) for the first parameter of
+    ``estimator`` that breaks its rule."""
     for name, (rule, text, *choices) in table.items():
         value = getattr(estimator, name)
         if rule(value):
             continue
         if choices and isinstance(value, str):
-            lookup(value, dict.fromkeys(choices[0]), name)     # "did you mean" for names
-        raise ConfigError(f"{type(estimator).__name__}: {name} must be {text}, got "
-                          f"{value!r}")
+            try:
+                lookup(value, dict.fromkeys(choices[0]), name)  # "did you mean" for names
+            except ConfigError as exc:
+                raise InvalidParameterError(str(exc)) from None
+        raise InvalidParameterError(f"{type(estimator).__name__}: {name} must be {text}, "
+                                    f"got {value!r}")

@@ -13,7 +13,7 @@ from ..errors import ConfigError
 from ..losses import MAE, MSE, Huber, Loss
 from ._base import BaseMLP, has_stochastic_solver
 from ._losses import HalfPoisson, HalfSquaredError
-from ._params import SHARED, anything
+from ._params import SHARED, names
 
 #: Regression losses by name. scikit-learn's two: "squared_error" (½ mean over the outputs
 #: of (y − d)²) and "poisson" (log link, predictions e^z); ffbp's extras: "mse", "mae",
@@ -42,7 +42,9 @@ class MLPRegressor(RegressorMixin, BaseMLP):
     """
 
     _y_numeric = True
-    _params = {**SHARED, "loss": anything()}
+    _params = {**SHARED, "loss": names(
+        REGRESSOR_LOSSES, f"one of {sorted(REGRESSOR_LOSSES)} or an ffbp regression Loss",
+        also=lambda value: isinstance(value, Loss))}
 
     def __init__(self, loss="squared_error", hidden_layer_sizes=(100,), activation="relu", *,
                  solver="adam", alpha=0.0001, batch_size="auto",

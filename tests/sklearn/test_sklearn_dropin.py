@@ -109,3 +109,31 @@ def test_a_column_vector_y_warns_as_scikit_learn_does(Estimator):
         with pytest.warns(DataConversionWarning, match="column-vector y"):
             model = Estimator(max_iter=2, random_state=0).fit(X, y[:, None].astype(float))
     assert model.predict(X[:4]).shape == (4,)
+
+
+@pytest.mark.parametrize(("Estimator", "params"), [
+    (MLPClassifier, {"alpha": -1.0}),
+    (MLPClassifier, {"alpha": "x"}),
+    (MLPClassifier, {"solver": "newton"}),
+    (MLPClassifier, {"activation": "swish"}),
+    (MLPClassifier, {"learning_rate": 0.1}),
+    (MLPClassifier, {"max_iter": 5.0}),
+    (MLPClassifier, {"batch_size": 0}),
+    (MLPClassifier, {"hidden_layer_sizes": (3.0,)}),
+    (MLPClassifier, {"n_iter_no_change": 0}),
+    (MLPClassifier, {"beta_2": 1.0}),
+    (MLPClassifier, {"warm_start": None}),
+    (MLPRegressor, {"loss": "absolute_error"}),
+    (MLPRegressor, {"validation_fraction": 1.0}),
+])
+def test_bad_parameters_raise_what_scikit_learn_raises(Estimator, params):
+    # scikit-learn raises InvalidParameterError, both a ValueError and a TypeError: code
+    # catching either (or that class) catches ffbp's refusal too.
+    X, y = load_iris(return_X_y=True)
+    theirs = getattr(sk, Estimator.__name__)
+    with pytest.raises(Exception) as reference:
+        theirs(**{"max_iter": 2, **params}).fit(X, y)
+    with pytest.raises(Exception) as ours:
+        Estimator(**{"max_iter": 2, **params}).fit(X, y)
+    assert isinstance(ours.value, reference.type)
+    assert isinstance(ours.value, ValueError) and isinstance(ours.value, TypeError)
