@@ -52,6 +52,43 @@ def finish_metrics(net, sums) -> dict:
     return result
 
 
+TASKS = ("auto", "classification", "regression")
+
+
+def column_names(value, name) -> list[str]:
+    """``categorical`` or ``drop``: one column name, or a list of them (None: none)."""
+    if value is None:
+        return []
+    if isinstance(value, str):                  # one name, not its letters
+        return [value]
+    if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
+        return list(value)
+    raise ConfigError(f"{name} must be a column name or a list of column names, got "
+                      f"{value!r}")
+
+
+def check_values(o: dict) -> None:
+    """The values of fit_table's options that nothing further down checks as ffbp train's
+    flags are checked (``o`` is updated in place): a misspelt task is not ``auto``, a
+    column name is not a list of its letters."""
+    task = o["task"]
+    if not (isinstance(task, str) and task.lower() in TASKS):
+        raise ConfigError(f"task must be one of {', '.join(TASKS)}, got {task!r}")
+    o["task"] = task.lower()
+    seed = o["seed"]
+    if not isinstance(seed, (int, np.integer)) or isinstance(seed, (bool, np.bool_)) \
+            or seed < 0:
+        raise ConfigError(f"seed must be an integer >= 0 (it also picks the validation "
+                          f"rows), got {seed!r}")
+    o["seed"] = int(seed)
+    if o["early_stopping"] is not None and not isinstance(o["early_stopping"],
+                                                          (bool, np.bool_)):
+        raise ConfigError(f"early_stopping must be True, False or None (on when a "
+                          f"validation split is held out), got {o['early_stopping']!r}")
+    o["categorical"] = column_names(o["categorical"], "categorical")
+    o["drop"] = column_names(o["drop"], "drop")
+
+
 def fit_table(table, target: str, *, hidden=(64, 32), activation="relu", optimizer="adam",
               lr=None, epochs=100, batch_size=32, validation_split=0.1, seed=0,
               verbose=False, callbacks=(), **options) -> TableModel:
@@ -77,11 +114,14 @@ def fit_table(table, target: str, *, hidden=(64, 32), activation="relu", optimiz
         batch_size = None                     # batch gradient descent, as ffbp train
     if not (isinstance(validation_split, (int, float)) and 0 <= validation_split < 1):
         raise ConfigError(f"validation_split must be in [0, 1), got {validation_split!r}")
+    if isinstance(hidden, str):                 # not a list of its characters
+        raise ConfigError(f"hidden must be a layer width or a list of widths (e.g. "
+                          f"[64, 32]), got {hidden!r}")
     o = check_options(dict(options, hidden=[hidden] if isinstance(hidden, int) else
                            list(hidden or []), activation=activation, optimizer=optimizer,
                            lr=lr, epochs=epochs, batch_size=batch_size,
                            validation_split=validation_split, seed=seed), "fit_table")
-    o["categorical"], o["drop"] = list(o["categorical"]), list(o["drop"])
+    check_values(o)
     prepared = prepare_table(df, target, o, label)
     model = prepared.net
     if o["early_stopping"] is None:

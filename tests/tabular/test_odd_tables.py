@@ -9,7 +9,7 @@ import pytest
 from conftest import require
 
 import ffbp
-from ffbp.errors import DataError
+from ffbp.errors import ConfigError, DataError
 
 pd = require("pandas", "table models read tables with pandas")
 pa = require("pyarrow", "table models take pyarrow Tables")
@@ -54,3 +54,69 @@ def test_names_equal_as_text_are_repeated():
     df = small_table().rename(columns={"a": 1, "b": "1"})
     with pytest.raises(DataError, match="two columns named '1' \\(columns 1 and 2\\)"):
         ffbp.fit_table(df, target="y", epochs=1)
+
+
+# -- fit_table's options: checked as ffbp train checks its flags ----------------------------
+def coded_table(n=40, seed=0):
+    """A 0/1 target (auto: a classification) and an integer code column (1, 2, 3)."""
+    df = small_table(n, seed)
+    df["code"] = np.arange(n) % 3 + 1
+    df["y"] = (df["a"] > 0).astype(int)
+    return df
+
+
+def test_a_capitalised_task_is_that_task():
+    # auto would make the whole-number 0/1 target a classification
+    assert ffbp.fit_table(coded_table(), target="y", epochs=1).task == "classification"
+    model = ffbp.fit_table(coded_table(), target="y", epochs=1, task="Regression")
+    assert model.task == "regression"
+    assert model.metadata["training"]["options"]["task"] == "regression"
+
+
+@pytest.mark.parametrize("task", ["regresion", "", None, 1])
+def test_a_misspelt_task_is_an_error_not_auto(task):
+    with pytest.raises(ConfigError) as info:
+        ffbp.fit_table(coded_table(), target="y", epochs=1, task=task)
+    assert str(info.value) == (f"task must be one of auto, classification, regression, "
+                               f"got {task!r}")
+
+
+@pytest.mark.parametrize("seed", [-1, 1.5, "1", True, None])
+def test_a_bad_seed_is_a_config_error_naming_it(seed):
+    with pytest.raises(ConfigError, match=r"^seed must be an integer >= 0 .*got "):
+        ffbp.fit_table(coded_table(), target="y", epochs=1, seed=seed)
+
+
+
+def test_numpy_integer_seed_is_a_seed():
+    a = ffbp.fit_table(coded_table(), target="y", epochs=1, seed=np.int64(3))
+    b = ffbp.fit_table(coded_table(), target="y", epochs=1, seed=3)
+    assert np.array_equal(a.layers[0].W.value, b.layers[0].W.value)
+
+
+@pytest.mark.parametrize("value", ["no", 0, "False"])
+def test_early_stopping_is_true_false_or_none(value):
+    with pytest.raises(ConfigError, match="^early_stopping must be True, False or None"):
+        ffbp.fit_table(coded_table(), target="y", epochs=1, early_stopping=value)
+
+
+def test_one_column_name_is_a_column_not_its_letters():
+    model = ffbp.fit_table(coded_table(), target="y", epochs=1, categorical="code",
+                           drop="color")
+    assert model.input_names == ["a", "b", "code=1", "code=2", "code=3"]
+    model = ffbp.fit_table(coded_table(), target="y", epochs=1, categorical=None, drop=None)
+    assert model.input_names == ["a", "b", "color=green", "color=red", "code"]
+
+
+@pytest.mark.parametrize("value", [3, ["code", 3], {"code"}])
+def test_column_lists_must_hold_names(value):
+    with pytest.raises(ConfigError, match="^categorical must be a column name or a list of "
+                                          "column names"):
+        ffbp.fit_table(coded_table(), target="y", epochs=1, categorical=value)
+
+
+def test_hidden_as_text_is_an_error_not_its_characters():
+    with pytest.raises(ConfigError) as info:
+        ffbp.fit_table(coded_table(), target="y", epochs=1, hidden="64,32")
+    assert str(info.value) == ("hidden must be a layer width or a list of widths (e.g. "
+                               "[64, 32]), got '64,32'")
