@@ -205,6 +205,12 @@ class TableModel(Network):
         probabilistic classifier ``proba_<class>`` per class (what ``ffbp predict``
         writes)."""
         df, label = as_frame(table)
+        names = ["prediction"] + ([f"proba_{c}" for c in self.classes]
+                                  if self.task == "classification" else [])
+        clash = next((c for c in keep if c in names), None)
+        if clash is not None:            # it would be overwritten by the prediction
+            raise DataError(f"cannot keep the column {clash!r} of {label}: the predictions "
+                            f"have a column of that name; rename it in the table")
         X = self.prepare(df, label)
         out = pandas().DataFrame({c: column(df, c, label).to_numpy() for c in keep})
         predictions, proba = self.decode(X)

@@ -115,3 +115,26 @@ def test_a_repeated_column_name_in_a_parquet_file_is_an_error(tmp_path, capsys, 
     assert code == 1
     assert one_line_error(err) == (f"ffbp: error: {tmp_path / 'dup.parquet'} has two "
                                    f"columns named 'b' (columns 2 and 5): rename one of them")
+
+
+@pytest.mark.parametrize("kept", ["prediction", "proba_yes"])
+def test_keep_of_a_column_the_predictions_would_overwrite_is_an_error(tmp_path, capsys,
+                                                                      model, kept):
+    # a table that holds an earlier run's predictions: keeping them beside the new ones
+    # under the same name would silently replace the kept values
+    df = small_table(seed=1)
+    df["id"] = np.arange(len(df))
+    df[kept] = "old"
+    df.to_csv(tmp_path / "new.csv", index=False)
+    out_path = tmp_path / "p.csv"
+    code, out, err = run(capsys, "predict", model, tmp_path / "new.csv", "--keep",
+                         f"id,{kept}", "-o", out_path)
+    assert code == 1 and not out_path.exists()
+    assert one_line_error(err) == (f"ffbp: error: cannot keep the column {kept!r} of "
+                                   f"{tmp_path / 'new.csv'}: the predictions have a column "
+                                   f"of that name; rename it in the table")
+    code, out, err = run(capsys, "predict", model, tmp_path / "new.csv", "--keep", "id,y")
+    assert code == 0, err
+    written = pd.read_csv(io.StringIO(out))
+    assert list(written.columns) == ["id", "y", "prediction", "proba_no", "proba_yes"]
+    assert written["id"].tolist() == list(range(len(df)))
