@@ -141,7 +141,10 @@ class BaseMLP(_solvers.Solvers, BaseEstimator):
             self.n_layers_ = len(_parts.hidden_sizes(self.hidden_layer_sizes)) + 2
             self.n_iter_ = self.t_ = 0
             self.loss_curve_, self._no_improvement_count = [], 0
-            self._best_weights = None
+            # The initial weights are the best until a validation score beats −inf: a run
+            # whose every score is NaN (diverged from the start) ends with them, as in
+            # scikit-learn, instead of with non-finite weights.
+            self._best_weights = net.snapshot()
             if self.early_stopping:
                 self.validation_scores_, self.best_validation_score_ = [], -np.inf
                 self.best_loss_ = None

@@ -137,3 +137,30 @@ def test_bad_parameters_raise_what_scikit_learn_raises(Estimator, params):
         Estimator(**{"max_iter": 2, **params}).fit(X, y)
     assert isinstance(ours.value, reference.type)
     assert isinstance(ours.value, ValueError) and isinstance(ours.value, TypeError)
+
+
+def test_early_stopping_with_no_finite_score_keeps_the_initial_weights():
+    # Diverging from the first epoch, every validation score is NaN, never better than
+    # the −inf it starts from: scikit-learn keeps the weights it started with (finite, no
+    # error). ffbp's run ends at the divergence, with the same outcome.
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(50, 3)) * 1e150, rng.normal(size=50) * 1e150
+    params = dict(hidden_layer_sizes=(3,), solver="sgd", learning_rate_init=1.0, max_iter=4,
+                  early_stopping=True, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        reference = sk.MLPRegressor(**params).fit(X, y)
+    assert np.isnan(reference.validation_scores_).all()
+    assert reference.best_validation_score_ == -np.inf
+
+    class FirstWeights:                      # an ffbp callback: the weights fit starts from
+        def on_train_begin(self, net, history):
+            self.values = net.flat_values.copy()
+
+    first = FirstWeights()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = MLPRegressor(**params, callbacks=[first]).fit(X, y)
+    assert np.isnan(model.validation_scores_).all()
+    assert model.best_validation_score_ == -np.inf
+    np.testing.assert_array_equal(model.network_.flat_values, first.values)
