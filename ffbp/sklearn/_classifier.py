@@ -87,6 +87,8 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
 
     _stratify = True
     _params = {**SHARED, "class_weight": anything()}
+    #: The loss minimised, by scikit-learn's name (an attribute there too, not a parameter).
+    loss = "log_loss"
 
     def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam",
                  alpha=0.0001, batch_size="auto", learning_rate="constant",

@@ -164,3 +164,8 @@ def test_early_stopping_with_no_finite_score_keeps_the_initial_weights():
     assert np.isnan(model.validation_scores_).all()
     assert model.best_validation_score_ == -np.inf
     np.testing.assert_array_equal(model.network_.flat_values, first.values)
+
+
+def test_the_classifier_names_its_loss_as_scikit_learn_does():
+    assert MLPClassifier().loss == sk.MLPClassifier().loss == "log_loss"
+    assert "loss" not in MLPClassifier().get_params()       # an attribute, not a parameter
