@@ -110,7 +110,9 @@ SHARED = {
     "power_t": interval(0, None),
     "max_iter": interval(1, None, integer=True),
     "shuffle": boolean(),
-    "random_state": anything(),               # check_random_state says what is wrong
+    "random_state": (lambda v: v is None or isinstance(v, np.random.RandomState)
+                     or (isinstance(v, numbers.Integral) and 0 <= v < 2**32),
+                     "None, an integer in [0, 2**32 - 1] or a numpy RandomState"),
     "tol": (interval(0, None)[0],
             "a number in [0, inf) (to train every epoch, pass n_iter_no_change=np.inf)"),
     "verbose": interval(0, None, integer=True, also=(True, False)),

@@ -125,6 +125,8 @@ def test_a_column_vector_y_warns_as_scikit_learn_does(Estimator):
     (MLPClassifier, {"warm_start": None}),
     (MLPRegressor, {"loss": "absolute_error"}),
     (MLPRegressor, {"validation_fraction": 1.0}),
+    (MLPRegressor, {"random_state": -1}),
+    (MLPRegressor, {"random_state": np.random.default_rng(0)}),
 ])
 def test_bad_parameters_raise_what_scikit_learn_raises(Estimator, params):
     # scikit-learn raises InvalidParameterError, both a ValueError and a TypeError: code
