@@ -5,6 +5,9 @@ Rows in messages are counted from 1, after the header.
 
 from __future__ import annotations
 
+import math
+import re
+
 import numpy as np
 
 from ..errors import DataError, FFBPError
@@ -40,6 +43,40 @@ def key(value) -> str:
     """How a category or class label is matched between files: 1, 1.0 and "1" are the
     same label, so a CSV and a Parquet file of the same data agree."""
     return str(plain(value))
+
+
+_NUMBER = re.compile(r"\s*[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\s*")
+
+
+def number_key(k: str) -> str:
+    """The key of the number a key's text spells ("01" -> "1", "1.50" -> "1.5", "1e3" ->
+    "1000"), else the key itself: how a CSV reader that parses the column as numbers sees
+    it."""
+    if not _NUMBER.fullmatch(k):
+        return k
+    text = k.strip()
+    if re.fullmatch(r"[+-]?[0-9]+", text):
+        return str(int(text))
+    value = float(text)
+    return key(value) if math.isfinite(value) else k
+
+
+class KeyIndex:
+    """The position of each of ``keys`` (category or class keys of a model), found by a
+    value's key: the key itself, or else the number it spells. Whether pandas reads a
+    column of codes "01", "02" as text or as the numbers 1, 2 depends on the other values
+    in the file (one "A1" keeps them text) and on the format (Parquet keeps text), so the
+    rows of one table must find the same category either way."""
+
+    def __init__(self, keys):
+        self.exact = {k: i for i, k in enumerate(keys)}
+        self.loose = {}
+        for k, i in self.exact.items():
+            self.loose.setdefault(number_key(k), i)
+
+    def get(self, k: str):
+        i = self.exact.get(k)
+        return self.loose.get(number_key(k)) if i is None else i
 
 
 def is_numeric_column(series) -> bool:

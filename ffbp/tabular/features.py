@@ -24,6 +24,7 @@ import numpy as np
 from ..distributed import running
 from ..errors import ConfigError, DataError
 from .columns import (
+    KeyIndex,
     category_keys,
     first_index,
     is_numeric_column,
@@ -217,7 +218,7 @@ def transform(df, specs, path) -> np.ndarray:
             blocks.append(((values - spec["mean"]) / spec["std"])[:, None])
             continue
         categories = spec["categories"]
-        index = {c: j for j, c in enumerate(categories)}
+        index = KeyIndex(categories)
         width = len(categories) + bool(spec["missing"])
         block = np.zeros((len(df), width))
         keys = category_keys(series)
@@ -228,8 +229,8 @@ def transform(df, specs, path) -> np.ndarray:
                     block[row, -1] = 1.0
                 else:
                     unknown.append(row)
-            elif k in index:
-                block[row, index[k]] = 1.0
+            elif (j := index.get(k)) is not None:
+                block[row, j] = 1.0
             else:
                 unknown.append(row)
         if unknown:

@@ -18,6 +18,7 @@ import numpy as np
 
 from ..errors import DataError
 from .columns import (
+    KeyIndex,
     category_keys,
     first_index,
     is_numeric_column,
@@ -121,14 +122,15 @@ def encode_target(series, spec, path) -> np.ndarray:
     check_target(series, spec["name"], path)
     if spec["task"] == "regression":
         return (numbers(series, spec["name"], path) - spec["mean"]) / spec["std"]
-    index = {key(c): i for i, c in enumerate(spec["classes"])}
+    index = KeyIndex([key(c) for c in spec["classes"]])
     keys = category_keys(series)
     out = np.empty(len(keys), dtype=np.int64)
     for row, k in enumerate(keys):
-        if k not in index:
+        i = index.get(k)
+        if i is None:
             shown = ", ".join(map(repr, spec["classes"][:10]))
             raise DataError(f"{path}: row {row_number(series, row)} has label "
                             f"{series.iloc[row]!r}, which is not one of the model's classes "
                             f"({shown}{', ...' if len(spec['classes']) > 10 else ''})")
-        out[row] = index[k]
+        out[row] = i
     return out

@@ -4,6 +4,8 @@ pandas or NumPy exception, never a silent guess."""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 from conftest import require
@@ -120,3 +122,62 @@ def test_hidden_as_text_is_an_error_not_its_characters():
         ffbp.fit_table(coded_table(), target="y", epochs=1, hidden="64,32")
     assert str(info.value) == ("hidden must be a layer width or a list of widths (e.g. "
                                "[64, 32]), got '64,32'")
+
+
+# -- codes that look like numbers: the same category whether read as text or as numbers ----
+def codes_table(n=60, seed=0):
+    """Zero-padded department codes "01", "02" and one "A1" (which keeps a CSV column of
+    them text), and a target of codes "01"/"02" too."""
+    rng = np.random.default_rng(seed)
+    dept = rng.choice(["01", "02", "A1"], n).astype(object)
+    a = rng.normal(size=n)
+    return pd.DataFrame({"a": a, "dept": dept,
+                         "y": np.where((dept == "01") | (a > 1), "01", "02").astype(object)})
+
+
+@pytest.mark.parametrize("train", ["train.csv", "train.parquet"])
+def test_codes_find_their_category_when_a_csv_reads_them_as_numbers(tmp_path, train):
+    df = codes_table()
+    df.to_csv(tmp_path / "train.csv", index=False)
+    df.to_parquet(tmp_path / "train.parquet")
+    model = ffbp.fit_table(tmp_path / train, target="y", hidden=[4], epochs=1)
+    assert model.input_names == ["a", "dept=01", "dept=02", "dept=A1"]
+    # without an "A1" among them, pandas reads the codes of these rows as 1 and 2
+    rows = df[df["dept"] != "A1"].head(8).reset_index(drop=True)
+    rows.to_csv(tmp_path / "rows.csv", index=False)
+    assert pd.read_csv(tmp_path / "rows.csv")["dept"].dtype.kind == "i"
+    expected = np.stack([(rows["dept"] == "01"), (rows["dept"] == "02"),
+                         np.zeros(len(rows), bool)], axis=1).astype(float)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")            # no "not seen in training" warning
+        for table in (rows, tmp_path / "rows.csv"):
+            assert np.array_equal(model.transform(table)[:, 1:], expected)
+        assert np.array_equal(model.predict(tmp_path / "rows.csv"), model.predict(rows))
+        # and the labels "01"/"02" (a CSV of only these reads them as 1, 2) are the classes
+        assert model.classes == (["01", "02"] if train.endswith("parquet") else [1, 2])
+        y = model.encode_target(pd.read_csv(tmp_path / "rows.csv"))
+        assert y.tolist() == (rows["y"] == "02").astype(int).tolist()
+        assert model.evaluate(tmp_path / "rows.csv")["rows"] == len(rows)
+
+
+def test_numbers_find_their_category_when_given_as_text():
+    # trained on integer codes (a --categorical column): "007" and "7.0" are 7
+    df = coded_table()
+    model = ffbp.fit_table(df, target="y", hidden=[4], epochs=1, categorical=["code"])
+    rows = df.head(3).astype({"code": object})
+    rows["code"] = ["003", "1.0", " 2"]
+    X = model.transform(rows)
+    names = model.input_names
+    block = X[:, names.index("code=1"):names.index("code=3") + 1]
+    assert block.tolist() == [[0, 0, 1], [1, 0, 0], [0, 1, 0]]
+
+
+def test_text_categories_that_differ_as_text_stay_apart():
+    # "1" and "01" both seen in training as text: each is its own category
+    df = coded_table()
+    df["tag"] = np.where(df.index % 3 == 0, "1", np.where(df.index % 3 == 1, "01", "x"))
+    model = ffbp.fit_table(df, target="y", hidden=[4], epochs=1)
+    names = model.input_names
+    X = model.transform(df.head(3))
+    cols = [names.index("tag=01"), names.index("tag=1"), names.index("tag=x")]
+    assert X[:, cols].tolist() == [[0, 1, 0], [1, 0, 0], [0, 0, 1]]
