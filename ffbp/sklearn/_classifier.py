@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import scipy.sparse
 from sklearn.base import ClassifierMixin
 from sklearn.metrics import accuracy_score
 from sklearn.utils.class_weight import compute_sample_weight
@@ -135,7 +136,8 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
 
         Args:
             X: (n_samples, n_features) numbers, or a SciPy CSR/CSC sparse matrix.
-            y: (n_samples,) labels, or (n_samples, k) 0/1 indicator matrix (multi-label).
+            y: (n_samples,) labels, or (n_samples, k) 0/1 indicator matrix (multi-label;
+                dense, or a SciPy sparse matrix, and then ``predict`` gives a CSR matrix).
             sample_weight: (n_samples,) non-negative; the loss of a batch is Σ wE / Σ w.
         Returns: self.
         """
@@ -153,12 +155,17 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
 
     def predict(self, X) -> np.ndarray:
         """Labels (n_samples,) from ``classes_``, or the (n_samples, k) 0/1 indicator
-        matrix for a multi-label fit."""
+        matrix for a multi-label fit (a SciPy CSR matrix when the first fit's y was
+        sparse)."""
         X = self._check_X(X)             # first: raises NotFittedError before fit
         decided = self.network_.predict(X)
         if len(self.classes_) == 1:
             return np.repeat(self.classes_, decided.shape[0])
-        return decided if self._multilabel else self.classes_[decided]
+        if not self._multilabel:
+            return self.classes_[decided]
+        # Fitted on a sparse indicator matrix: a sparse one back, as scikit-learn gives.
+        return scipy.sparse.csr_matrix(decided) if getattr(self, "_sparse_labels", False) \
+            else decided
 
     def predict_proba(self, X) -> np.ndarray:
         """Probabilities in the network's dtype: (n_samples, n_classes), rows summing to 1;
@@ -218,6 +225,9 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
 
     def _encode_targets(self, y, first, classes, incremental):
         """(class indices (n,) or the indicator matrix (n, k), number of outputs)."""
+        sparse = scipy.sparse.issparse(y)
+        if sparse:                 # a sparse label matrix: trained on as the dense one
+            y = y.toarray()
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         check_classification_targets(y)
@@ -229,6 +239,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         multilabel = kind == "multilabel-indicator"
         if first:
             self._set_classes(y, multilabel, classes)
+            self._sparse_labels = sparse
         elif incremental:
             if classes is not None and not np.array_equal(unique_labels(classes),
                                                           self.classes_):

@@ -171,3 +171,34 @@ def test_early_stopping_with_no_finite_score_keeps_the_initial_weights():
 def test_the_classifier_names_its_loss_as_scikit_learn_does():
     assert MLPClassifier().loss == sk.MLPClassifier().loss == "log_loss"
     assert "loss" not in MLPClassifier().get_params()       # an attribute, not a parameter
+
+
+@pytest.mark.parametrize("how", ["fit", "early stopping", "partial_fit", "lbfgs"])
+def test_a_sparse_label_matrix_trains_and_predicts_sparse(how):
+    # scikit-learn takes a multi-label y as a SciPy sparse matrix, learns from it what it
+    # learns from the dense one, and predicts a CSR matrix of int64.
+    import scipy.sparse
+
+    X, Y = make_multilabel_classification(n_samples=60, n_classes=3, random_state=0)
+    params = {"max_iter": 3, "random_state": 0}
+    if how == "early stopping":
+        params["early_stopping"] = True
+    if how == "lbfgs":
+        params["solver"] = "lbfgs"
+    fit = "partial_fit" if how == "partial_fit" else "fit"
+    extra = {"classes": [0, 1, 2]} if how == "partial_fit" else {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        reference = getattr(sk.MLPClassifier(**params), fit)(
+            X, scipy.sparse.csr_matrix(Y), **extra)
+        sparse = getattr(MLPClassifier(**params), fit)(X, scipy.sparse.csc_matrix(Y), **extra)
+        dense = getattr(MLPClassifier(**params), fit)(X, Y, **extra)
+    expected = reference.predict(X)
+    predicted = sparse.predict(X)
+    assert type(predicted) is type(expected) and predicted.format == expected.format == "csr"
+    assert predicted.dtype == expected.dtype and predicted.shape == expected.shape
+    np.testing.assert_array_equal(sparse.classes_, reference.classes_)
+    # the same data, the same seed: the sparse fit is the dense fit
+    np.testing.assert_array_equal(sparse.network_.flat_values, dense.network_.flat_values)
+    np.testing.assert_array_equal(predicted.toarray(), dense.predict(X))
+    assert isinstance(dense.predict(X), np.ndarray)
