@@ -8,6 +8,7 @@ code; errors are raised (ffbp errors) and turned into one line on stderr by ``ma
 from __future__ import annotations
 
 import json
+import math
 import sys
 
 from ..errors import DataError, FFBPError
@@ -68,6 +69,20 @@ def metric_table(rows: dict) -> str:
     return "\n".join(lines)
 
 
+def json_text(value, **kwargs) -> str:
+    """JSON of ``value`` with NaN and infinities as null (JSON has neither: Python's
+    ``NaN`` would break ``jq`` and every strict parser), as the --log-format json lines."""
+    def finite(v):
+        if isinstance(v, float):
+            return v if math.isfinite(v) else None
+        if isinstance(v, dict):
+            return {k: finite(x) for k, x in v.items()}
+        if isinstance(v, (list, tuple)):
+            return [finite(x) for x in v]
+        return v
+    return json.dumps(finite(value), allow_nan=False, **kwargs)
+
+
 def labels_text(classes, limit=10) -> str:
     shown = ", ".join(map(repr, classes[:limit]))
     return shown + (f", ... ({len(classes)} in all)" if len(classes) > limit else "")
@@ -93,7 +108,7 @@ def run_evaluate(args) -> int:
     model = load_model(args.model)
     m = model.evaluate(args.data)
     if args.json:
-        print(json.dumps(m))
+        print(json_text(m))
         return 0
     print(evaluation_text(m, model.task))
     return 0
@@ -140,8 +155,8 @@ def run_summary(args) -> int:
     net = load_model(args.model, need_preprocessing=False)
     meta = net.metadata
     if args.json:
-        print(json.dumps({k: header[k] for k in ("ffbp_version", "dtype", "layers", "loss",
-                                                 "metadata") if k in header}, indent=2))
+        print(json_text({k: header[k] for k in ("ffbp_version", "dtype", "layers", "loss",
+                                                "metadata") if k in header}, indent=2))
         return 0
     print(f"model: {args.model} (written by ffbp {header.get('ffbp_version')}, "
           f"{net.dtype}), loss {net.loss!r}")
@@ -150,7 +165,7 @@ def run_summary(args) -> int:
     if meta.get("ffbp_cli") is None:
         print("\nno preprocessing: this model was saved from Python, not by 'ffbp train'")
         if meta:
-            print(f"metadata: {json.dumps(meta)}")
+            print(f"metadata: {json_text(meta)}")
         return 0
     target = meta["target"]
     print(f"\ntarget: {target['name']!r}, {target['task']} ({meta.get('task_reason', '')})")

@@ -5,6 +5,7 @@ columns of the output that a --keep column would collide with. Each bad table is
 from __future__ import annotations
 
 import gzip
+import json
 import io
 import sys
 
@@ -138,3 +139,28 @@ def test_keep_of_a_column_the_predictions_would_overwrite_is_an_error(tmp_path, 
     written = pd.read_csv(io.StringIO(out))
     assert list(written.columns) == ["id", "y", "prediction", "proba_no", "proba_yes"]
     assert written["id"].tolist() == list(range(len(df)))
+
+
+def test_json_output_has_null_for_figures_that_are_not_numbers(tmp_path, capsys):
+    # a constant target: R² is undefined (0/0), in training and in evaluation alike; JSON has
+    # no NaN, so a strict parser (jq, json.loads(parse_constant=...)) must get null
+    df = small_table()
+    df["y"] = 3.5
+    df.to_csv(tmp_path / "t.csv", index=False)
+    code, _, err = run(capsys, "train", tmp_path / "t.csv", "--target", "y", "--task",
+                       "regression", "-o", tmp_path / "m.ffbp", *FAST)
+    assert code == 0, err
+
+    def strict(text):
+        def refuse(name):
+            raise AssertionError(f"{name} in JSON output")
+        return json.loads(text, parse_constant=refuse)
+
+    code, out, err = run(capsys, "evaluate", tmp_path / "m.ffbp", tmp_path / "t.csv", "--json")
+    assert code == 0, err
+    result = strict(out)
+    assert result["r2"] is None and result["rows"] == len(df)
+    code, out, err = run(capsys, "summary", tmp_path / "m.ffbp", "--json")
+    assert code == 0, err
+    metrics = strict(out)["metadata"]["training"]["metrics"]
+    assert metrics["train"]["r2"] is None and metrics["validation"]["r2"] is None
