@@ -50,17 +50,7 @@ def read_table(path):
                                 ) from None
             df = pd.read_parquet(path)
         else:
-            # stdin is read once into memory, so that its header can be read again below
-            source = read_stdin() if path == "-" else path
-            sep = "\t" if kind == "tsv" else ","
-            df = pd.read_csv(source, sep=sep)
-            if may_be_renamed(df.columns):
-                if path == "-":
-                    source.seek(0)
-                # pandas renames a repeated name 'a' to 'a.1': read the header as it is
-                header = pd.read_csv(source, sep=sep, header=None, nrows=1, dtype=str)
-                check_unique(["" if isinstance(c, float) else c for c in header.iloc[0]],
-                             path)
+            df = read_csv(path, "\t" if kind == "tsv" else ",")
     except FFBPError:
         raise
     except pd.errors.EmptyDataError:
@@ -73,6 +63,44 @@ def read_table(path):
         raise DataError(f"{path} has no data rows")
     df.columns = [str(c) for c in df.columns]
     return df.reset_index(drop=True)
+
+
+def read_csv(path, sep):
+    """A CSV/TSV file (``path``, '-' for stdin) as pandas reads it, but for two things pandas
+    does silently: a repeated column name is an error (not renamed 'a.1'), and rows with more
+    fields than the header do not shift every column (pandas would make the first column the
+    index): a delimiter at the end of every line is ignored, a value past the header's last
+    column an error naming its row."""
+    import warnings
+
+    pd = pandas()
+    # stdin is read once into memory, so that it can be read again below
+    source = read_stdin() if path == "-" else path
+
+    def again():
+        if path == "-":
+            source.seek(0)
+        return source
+
+    # index_col=False: rows with more fields than the header do not make the first column
+    # the index; pandas drops the extra fields, and warns when they held anything
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", pd.errors.ParserWarning)
+        df = pd.read_csv(source, sep=sep, index_col=False)
+    if any(issubclass(w.category, pd.errors.ParserWarning) for w in caught):
+        # which row: read as pandas would by default, the extra fields as the index
+        shifted = pd.read_csv(again(), sep=sep)
+        extra = shifted.iloc[:, shifted.shape[1] - shifted.index.nlevels:]
+        filled = extra.notna().any(axis=1).to_numpy()
+        row = f"row {int(filled.argmax()) + 1}" if filled.any() else "a row"
+        raise DataError(f"{path}: {row} has more fields than the header's {df.shape[1]} "
+                        f"column names (a value past the last column: a missing name in "
+                        f"the header, or a {sep!r} inside an unquoted value?)")
+    if may_be_renamed(df.columns):
+        # pandas renames a repeated name 'a' to 'a.1': read the header as it is
+        header = pd.read_csv(again(), sep=sep, header=None, nrows=1, dtype=str)
+        check_unique(["" if isinstance(c, float) else c for c in header.iloc[0]], path)
+    return df
 
 
 def read_stdin():

@@ -164,3 +164,45 @@ def test_json_output_has_null_for_figures_that_are_not_numbers(tmp_path, capsys)
     assert code == 0, err
     metrics = strict(out)["metadata"]["training"]["metrics"]
     assert metrics["train"]["r2"] is None and metrics["validation"]["r2"] is None
+
+
+def test_a_delimiter_at_the_end_of_every_line_is_ignored(tmp_path, capsys, model):
+    # some exporters end each data line with the delimiter; pandas would then take the
+    # first column as the index and shift every other column one place to the left
+    df = small_table(seed=2)
+    clean = df.to_csv(index=False)
+    lines = clean.splitlines()
+    (tmp_path / "trailing.csv").write_text(
+        "\n".join([lines[0]] + [line + "," for line in lines[1:]]) + "\n")
+    (tmp_path / "clean.csv").write_text(clean)
+    outputs = []
+    for name in ("clean.csv", "trailing.csv"):
+        code, out, err = run(capsys, "predict", model, tmp_path / name, "--keep", "a,color")
+        assert code == 0, err
+        outputs.append(pd.read_csv(io.StringIO(out)))
+    assert outputs[1]["a"].tolist() == pytest.approx(df["a"].tolist())
+    assert outputs[1]["color"].tolist() == df["color"].tolist()
+    pd.testing.assert_frame_equal(outputs[0], outputs[1])
+
+
+def test_a_value_past_the_last_column_is_an_error_naming_its_row(tmp_path, capsys):
+    # every row one field longer than the header: pandas would read a=2, b=3, y=9 for the
+    # first row (the 1s as the index), a silent shift of every column
+    rows = [f"{i},{i % 4},{i % 2},{i % 2 + 7}" for i in range(1, 21)]
+    (tmp_path / "t.csv").write_text("a,b,y\n" + "\n".join(rows) + "\n")
+    code, out, err = run(capsys, "train", tmp_path / "t.csv", "--target", "y", "-o",
+                         tmp_path / "m.ffbp", *FAST)
+    assert code == 1 and not (tmp_path / "m.ffbp").exists()
+    assert one_line_error(err) == (
+        f"ffbp: error: {tmp_path / 't.csv'}: row 1 has more fields than the header's 3 "
+        f"column names (a value past the last column: a missing name in the header, or a "
+        f"',' inside an unquoted value?)")
+    # one row only: the others end with an empty field
+    rows = [f"{i},{i % 4},{i % 2}," for i in range(1, 21)]
+    rows[6] += "x"
+    (tmp_path / "t.csv").write_text("a,b,y\n" + "\n".join(rows) + "\n")
+    code, out, err = run(capsys, "train", tmp_path / "t.csv", "--target", "y", "-o",
+                         tmp_path / "m.ffbp", *FAST)
+    assert code == 1
+    assert "t.csv: row 7 has more fields than the header's 3 column names" in \
+        one_line_error(err)
