@@ -13,9 +13,8 @@ from sklearn.utils.validation import column_or_1d
 
 from ..errors import ConfigError, DataError
 from ..layers import Sigmoid, Softmax
-from ..losses import CrossEntropy
 from ._base import BaseMLP, has_stochastic_solver
-from ._losses import LogLoss
+from ._losses import LogLoss, SoftmaxLogLoss
 from ._params import SHARED, anything
 
 
@@ -198,7 +197,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         # class", so predict gives classes_[0] and predict_proba a column of ones.
         if self._multilabel or len(self.classes_) <= 2:
             return LogLoss(), Sigmoid, "logistic"
-        return CrossEntropy(), Softmax, "softmax"
+        return SoftmaxLogLoss(), Softmax, "softmax"
 
     def _weights(self, T, w):
         if self.class_weight is None:

@@ -202,3 +202,48 @@ def test_a_sparse_label_matrix_trains_and_predicts_sparse(how):
     np.testing.assert_array_equal(sparse.network_.flat_values, dense.network_.flat_values)
     np.testing.assert_array_equal(predicted.toarray(), dense.predict(X))
     assert isinstance(dense.predict(X), np.ndarray)
+
+
+def _loss_at(model, X, y, coefs, intercepts):
+    """loss_ of one full-batch epoch started from the given weights: the objective at them
+    (an SGD step of 1e-300 after the loss is taken leaves nothing to change it)."""
+    model.set_params(solver="sgd", momentum=0.0, learning_rate_init=1e-300, alpha=0.0,
+                     batch_size=len(X), shuffle=False, max_iter=1, warm_start=True)
+    for W, b, W_new, b_new in zip(model.coefs_, model.intercepts_, coefs, intercepts,
+                                  strict=True):
+        W[...], b[...] = W_new, b_new
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return model.fit(X, y).loss_
+
+
+def test_a_confidently_wrong_sample_costs_minus_log_machine_epsilon():
+    # scikit-learn clips probabilities to [ε, 1 − ε] (ε of the dtype) in the log loss. With
+    # no hidden layer, z = −50 x: the sample (1, class 1) gets p = σ(−50) ≈ 2e-22 and the
+    # sample (−1, class 0) p = 1 − 2e-22 = 1.0: both are clipped, and each costs
+    # −log ε (1 − (1 − ε) = ε exactly), so loss_ = −log ε.
+    X, y = np.array([[1.0], [-1.0]]), np.array([1, 0])
+    model = MLPClassifier(hidden_layer_sizes=(), random_state=0).set_params(max_iter=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(X, y)
+    loss = _loss_at(model, X, y, [np.array([[-50.0]])], [np.array([0.0])])
+    assert loss == pytest.approx(-np.log(np.finfo(np.float64).eps), rel=1e-15)
+
+
+@pytest.mark.parametrize("kind", ["binary", "multiclass", "multilabel"])
+def test_saturated_probabilities_give_scikit_learns_loss(kind):
+    # From the same weights scaled until some probabilities saturate, loss_ (the objective
+    # the tol rule and L-BFGS see) is scikit-learn's, in float64.
+    if kind == "multilabel":
+        X, y = make_multilabel_classification(n_samples=60, n_classes=3, random_state=0)
+    else:
+        X, y = load_iris(return_X_y=True)
+        if kind == "binary":
+            X, y = X[:100], y[:100]
+    reference, model = _fitted_pair(MLPClassifier, sk.MLPClassifier, X, y)
+    coefs = [30 * W for W in reference.coefs_]
+    intercepts = [30 * b for b in reference.intercepts_]
+    expected = _loss_at(reference, X, y, coefs, intercepts)
+    assert expected > 3     # saturated: the clip matters (27.6 vs 36.0 per clipped term)
+    assert _loss_at(model, X, y, coefs, intercepts) == pytest.approx(expected, rel=1e-12)
