@@ -62,7 +62,24 @@ def read_table(path):
     if len(df) == 0:
         raise DataError(f"{path} has no data rows")
     df.columns = [str(c) for c in df.columns]
-    return df.reset_index(drop=True)
+    return decimals_as_floats(df.reset_index(drop=True))
+
+
+def decimals_as_floats(df):
+    """``df`` with its columns of ``decimal.Decimal`` values (Parquet's and databases'
+    DECIMAL, which pandas holds as Python objects) as float64: they are numbers, as the
+    same values in a CSV file are, not categories."""
+    import decimal
+
+    for name in df.columns:
+        series = df[name]
+        if series.dtype != object:
+            continue
+        present = series.dropna()
+        if len(present) and isinstance(present.iloc[0], decimal.Decimal) and all(
+                isinstance(v, decimal.Decimal) for v in present):
+            df[name] = series.astype("float64")
+    return df
 
 
 def read_csv(path, sep):
@@ -170,7 +187,7 @@ def as_frame(table, what="the table"):
     df.columns = [str(c) for c in df.columns]
     if len(df) == 0:
         raise DataError(f"{what} has no rows")
-    return df, what
+    return decimals_as_floats(df), what
 
 
 def is_arrow_table(table) -> bool:

@@ -181,3 +181,28 @@ def test_text_categories_that_differ_as_text_stay_apart():
     X = model.transform(df.head(3))
     cols = [names.index("tag=01"), names.index("tag=1"), names.index("tag=x")]
     assert X[:, cols].tolist() == [[0, 1, 0], [1, 0, 0], [0, 0, 1]]
+
+
+# -- Parquet DECIMAL columns are numbers --------------------------------------------------
+def test_a_decimal_column_is_numeric_as_in_a_csv(tmp_path):
+    import decimal
+
+    pq = require("pyarrow.parquet", "Parquet files")
+    df = small_table()
+    prices = [decimal.Decimal(f"{x:.3f}") for x in 10 + df["a"]]
+    table = pa.table({"price": pa.array(prices, type=pa.decimal128(9, 3)), "b": df["b"],
+                      "color": df["color"], "y": df["y"]})
+    pq.write_table(table, tmp_path / "t.parquet")
+    csv = df.assign(price=[float(p) for p in prices])[["price", "b", "color", "y"]]
+    csv.to_csv(tmp_path / "t.csv", index=False)
+    model = ffbp.fit_table(tmp_path / "t.parquet", target="y", hidden=[4], epochs=1,
+                           validation_split=0)
+    # one input for the price, not one per distinct price
+    assert model.input_names == ["price", "b", "color=green", "color=red"]
+    spec = model.features[0]
+    values = np.array([float(p) for p in prices])
+    assert spec["mean"] == pytest.approx(values.mean(), rel=1e-12)
+    assert spec["std"] == pytest.approx(values.std(), rel=1e-12)
+    for other in (tmp_path / "t.csv", table, table.to_pandas()):
+        np.testing.assert_array_equal(model.predict_proba(other),
+                                      model.predict_proba(tmp_path / "t.parquet"))
