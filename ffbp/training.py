@@ -263,6 +263,11 @@ class _Trainer:
             first_batch, partial = meta.get("batch", 0), meta.get("partial")
             if first_batch:
                 self.rng.bit_generator.state = meta["epoch_rng"]
+            if meta.get("stopped"):
+                # The checkpointed run stopped itself at this epoch: an uninterrupted run
+                # would have trained no further, so neither does its resumption (it still
+                # restores the best weights and reports the stop, as that run did).
+                start = epochs
         n = self.feed.n_samples
         hooks = list(self.hooks)
         if verbose or (verbose is None and sys.stderr.isatty()):
@@ -289,7 +294,9 @@ class _Trainer:
                 every = self.checkpoint_every
                 if self.checkpoint is not None and every is not None and (
                         (epoch + 1) % every == 0 or stop or epoch + 1 == epochs):
-                    self._save(epoch + 1)
+                    # "stopped": the run ended here by its own rule (early stopping, tol, a
+                    # callback), so resuming it must not train on (see run's resume).
+                    self._save(epoch + 1, {"stopped": True} if stop else None)
                 if stop:
                     break
             callbacks.on_train_end(net, self.history)

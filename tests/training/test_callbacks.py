@@ -194,6 +194,22 @@ def test_a_resumed_run_stops_and_restores_as_the_uninterrupted_one(tmp_path, sto
     assert again.stop_reason == history.stop_reason
 
 
+@pytest.mark.parametrize("stopping", [dict(early_stopping=True, patience=5),
+                                      dict(tol=1e-3, n_iter_no_change=4)])
+def test_resuming_a_run_that_stopped_itself_trains_no_further(tmp_path, stopping):
+    """The checkpoint written at the stop is the run's end: "the same call plus resume"
+    gives the uninterrupted run's epochs, stop reason and final weights, without training
+    (it once trained one more epoch, which the stopping rule then counted)."""
+    path = tmp_path / "run.ckpt"
+    whole, history = _stopping_run(500, checkpoint=path, **stopping)
+    assert history.epochs < 500                                  # it did stop early
+    resumed, again = _stopping_run(500, resume=path, **stopping)
+    assert again.epochs == history.epochs and again.best_epoch == history.best_epoch
+    assert again.stop_reason == history.stop_reason
+    np.testing.assert_array_equal(resumed.flat_values, whole.flat_values)
+    assert again.as_dict() == history.as_dict()
+
+
 def test_a_checkpoint_with_other_callbacks_is_refused(tmp_path):
     path = tmp_path / "run.ckpt"
     _stopping_run(3, checkpoint=path, early_stopping=True, patience=5)
