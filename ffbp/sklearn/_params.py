@@ -115,7 +115,9 @@ SHARED = {
                      "None, an integer in [0, 2**32 - 1] or a numpy RandomState"),
     "tol": (interval(0, None)[0],
             "a number in [0, inf) (to train every epoch, pass n_iter_no_change=np.inf)"),
-    "verbose": interval(0, None, integer=True, also=(True, False)),
+    "verbose": (lambda v: isinstance(v, (bool, np.bool_))
+                or interval(0, None, integer=True)[0](v),
+                "an integer in [0, inf) or True or False"),
     "warm_start": boolean(),
     "momentum": interval(0, 1, closed="both"),
     "nesterovs_momentum": boolean(),

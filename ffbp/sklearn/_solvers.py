@@ -235,7 +235,9 @@ class Solvers:
             raise ValueError("early_stopping=True needs a validation_fraction in (0, 1), got "
                              f"{self.validation_fraction!r}: nothing would be held out")
         arrays = [X, T] + ([] if w is None else [w])
-        parts = train_test_split(*arrays, test_size=self.validation_fraction,
+        # float(): a NumPy scalar (np.float32(0.1)) is a valid validation_fraction, but not a
+        # test_size train_test_split's own parameter check accepts.
+        parts = train_test_split(*arrays, test_size=float(self.validation_fraction),
                                  random_state=rng, stratify=stratify)
         if parts[1].shape[0] < 2:
             raise ValueError("The validation set is too small: fewer than 2 samples. Increase "

@@ -247,3 +247,21 @@ def test_saturated_probabilities_give_scikit_learns_loss(kind):
     expected = _loss_at(reference, X, y, coefs, intercepts)
     assert expected > 3     # saturated: the clip matters (27.6 vs 36.0 per clipped term)
     assert _loss_at(model, X, y, coefs, intercepts) == pytest.approx(expected, rel=1e-12)
+
+
+@pytest.mark.parametrize("params", [
+    {"verbose": np.True_},
+    {"verbose": np.False_},
+    {"early_stopping": True, "validation_fraction": np.float32(0.2)},
+    {"early_stopping": True, "validation_fraction": np.float64(0.2)},
+])
+def test_numpy_scalars_are_parameters_as_in_scikit_learn(params, capsys):
+    X, y = load_iris(return_X_y=True)
+    params = {"max_iter": 2, "random_state": 0, **params}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        sk.MLPClassifier(**params).fit(X, y)                  # scikit-learn accepts them
+        model = MLPClassifier(**params).fit(X, y)
+    assert model.n_iter_ == 2
+    if params.get("early_stopping"):
+        assert len(model.validation_scores_) == 2
