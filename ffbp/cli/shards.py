@@ -18,11 +18,13 @@ from __future__ import annotations
 
 import io
 import os
+import warnings
 
 import numpy as np
 
 from ..data import shard
 from ..errors import DataError
+from ..tabular.tables import check_unique, decimals_as_floats
 from . import data
 
 
@@ -44,7 +46,8 @@ def read_own_rows(path, comm, text=()):
     if len(df) == 0:
         raise DataError(f"{label} has no rows: the file is too small for {comm.size} ranks")
     df.columns = [str(c) for c in df.columns]
-    return df.reset_index(drop=True), label
+    # as one process reads the whole file (ffbp.tabular.tables.read_table)
+    return decimals_as_floats(df.reset_index(drop=True)), label
 
 
 def number_rows(df, comm) -> None:
@@ -61,6 +64,7 @@ def _parquet_part(path, comm):
         pf = pq.ParquetFile(path)
     except Exception as exc:
         raise DataError(f"cannot read {path} as PARQUET: {exc}") from None
+    check_unique(pf.schema_arrow.names, path)
     lo, hi = shard(pf.num_row_groups, comm.rank, comm.size)
     if hi <= lo:
         raise DataError(f"{path} has {pf.num_row_groups} row group(s), fewer than the "
@@ -92,9 +96,24 @@ def _csv_part(path, kind, comm, text=()):
         stop = _line_start(f, hi, begin) if comm.rank + 1 < comm.size else size
         f.seek(start)
         chunk = f.read(max(0, stop - start))
+    sep = "\t" if kind == "tsv" else ","
     try:
-        return pd.read_csv(io.BytesIO(header + chunk), sep="\t" if kind == "tsv" else ",",
-                           dtype={c: str for c in text} or None)
+        names = pd.read_csv(io.BytesIO(header), sep=sep, header=None, dtype=str)
+        check_unique(["" if isinstance(c, float) else c for c in names.iloc[0]], path)
+        # index_col=False: a delimiter ending every line does not shift the columns (as
+        # read_table); a value past the last column is an error
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", pd.errors.ParserWarning)
+            df = pd.read_csv(io.BytesIO(header + chunk), sep=sep, index_col=False,
+                             dtype={c: str for c in text} or None)
+        if any(issubclass(w.category, pd.errors.ParserWarning) for w in caught):
+            raise DataError(f"{path}: a row of part {comm.rank + 1} of {comm.size} has more "
+                            f"fields than the header's {df.shape[1]} column names (a value "
+                            f"past the last column); without --distributed the error names "
+                            f"the row")
+        return df
+    except DataError:
+        raise
     except pd.errors.EmptyDataError:
         raise DataError(f"{path} is empty (no header, no rows)") from None
     except (ValueError, UnicodeDecodeError) as exc:

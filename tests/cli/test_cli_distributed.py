@@ -174,3 +174,57 @@ def test_a_column_that_is_text_in_one_part_is_text_in_all(tmp_path):
     assert specs[0]["code"]["categories"] == ["0.50", "1.25", "2.00", "unknown"]
     assert specs[1]["code"] == specs[0]["code"]
     assert result.stderr.count("column 'code' is mostly numbers but holds 'unknown' (row 351)") == 1
+
+
+# -- odd tables read by parts as one process reads them whole ------------------------------
+@pytest.mark.parametrize("size", [1, 3])
+def test_parts_of_a_csv_with_a_delimiter_ending_every_line(size, tmp_path):
+    df = table(n=60)
+    lines = df.to_csv(index=False).splitlines()
+    (tmp_path / "t.csv").write_text("\n".join([lines[0]] + [x + "," for x in lines[1:]])
+                                    + "\n")
+    parts = [shards.read_own_rows(tmp_path / "t.csv", FakeComm(r, size))[0]
+             for r in range(size)]
+    joined = pd.concat(parts, ignore_index=True)
+    assert joined["a"].tolist() == pytest.approx(df["a"].tolist())     # not shifted
+    assert joined["y"].tolist() == df["y"].tolist()
+
+
+def test_a_value_past_the_last_column_in_a_part_is_an_error(tmp_path):
+    lines = table(n=60).to_csv(index=False).splitlines()
+    lines[31:] = [x + ",9" for x in lines[31:]]     # rows 31-60, which part 2 reads
+    (tmp_path / "t.csv").write_text("\n".join(lines) + "\n")
+    with pytest.raises(Exception, match="a row of part 2 of 2 has more fields than the "
+                                        "header's 5 column names"):
+        shards.read_own_rows(tmp_path / "t.csv", FakeComm(1, 2))
+
+
+def test_a_repeated_column_name_is_an_error_in_every_part(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    df = table(n=60)
+    (tmp_path / "t.csv").write_text(df.to_csv(index=False).replace("a,b,", "a,a,", 1))
+    pq.write_table(pa.table([pa.array(df[c]) for c in df.columns],
+                            names=["a", "b", "colour", "b", "y"]), tmp_path / "t.parquet",
+                   row_group_size=20)
+    for name, message in (("t.csv", "columns 1 and 2"), ("t.parquet", "columns 2 and 4")):
+        for rank in range(2):
+            with pytest.raises(Exception, match=f"two columns named '[ab]' \\({message}\\)"):
+                shards.read_own_rows(tmp_path / name, FakeComm(rank, 2))
+
+
+def test_a_decimal_column_is_numeric_in_every_part(tmp_path):
+    import decimal
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    df = table(n=60)
+    prices = [decimal.Decimal(f"{x:.2f}") for x in df["b"]]
+    pq.write_table(pa.table({"price": pa.array(prices, type=pa.decimal128(8, 2)),
+                             "y": df["y"]}), tmp_path / "t.parquet", row_group_size=20)
+    parts = [shards.read_own_rows(tmp_path / "t.parquet", FakeComm(r, 3))[0]
+             for r in range(3)]
+    assert all(p["price"].dtype == np.float64 for p in parts)
+    assert pd.concat(parts)["price"].tolist() == [float(p) for p in prices]
