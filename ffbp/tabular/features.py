@@ -33,7 +33,7 @@ from .columns import (
     row_number,
     shown,
 )
-from .tables import column
+from .tables import column, separator_hint
 
 #: ``auto`` makes a numeric target a classification when its values are whole numbers with at
 #: most this many distinct values (and at most one per 5 rows).
@@ -208,7 +208,7 @@ def transform(df, specs, path) -> np.ndarray:
     missing_cols = [s["name"] for s in specs if s["name"] not in df.columns]
     if missing_cols:
         raise DataError(f"{path} lacks column(s) the model was trained on: "
-                        f"{', '.join(map(repr, missing_cols))}")
+                        f"{', '.join(map(repr, missing_cols))}{separator_hint(df, path)}")
     blocks = []
     for spec in specs:
         name, series = spec["name"], df[spec["name"]]

@@ -112,7 +112,8 @@ def read_csv(path, sep):
         row = f"row {int(filled.argmax()) + 1}" if filled.any() else "a row"
         raise DataError(f"{path}: {row} has more fields than the header's {df.shape[1]} "
                         f"column names (a value past the last column: a missing name in "
-                        f"the header, or a {sep!r} inside an unquoted value?)")
+                        f"the header, or a {sep!r} inside an unquoted value?)"
+                        f"{separator_hint(df, path)}")
     if may_be_renamed(df.columns):
         # pandas renames a repeated name 'a' to 'a.1': read the header as it is
         header = pd.read_csv(again(), sep=sep, header=None, nrows=1, dtype=str)
@@ -166,7 +167,33 @@ def column(df, name, path, what="column"):
     close = difflib.get_close_matches(name, list(df.columns), n=1)
     hint = f" (did you mean {close[0]!r}?)" if close else ""
     cols = ", ".join(map(repr, df.columns[:20])) + (", ..." if len(df.columns) > 20 else "")
-    raise DataError(f"{path} has no {what} {name!r}{hint}; its columns: {cols}")
+    raise DataError(f"{path} has no {what} {name!r}{hint}; its columns: {cols}"
+                    f"{separator_hint(df, path)}")
+
+
+def separator_hint(df, path) -> str:
+    """When ``df`` has one column whose name holds a separator (a semicolon CSV, as
+    spreadsheets write in many countries; a TSV named .csv or the other way round): what
+    went wrong, for the end of a message about missing columns; else ''."""
+    if len(df.columns) != 1:
+        return ""
+    name = str(df.columns[0])
+    seps = {";": "semicolons", "\t": "tabs", "|": "'|'", ",": "commas"}
+    sep = next((s for s in seps if s in name), None)
+    if sep is None:
+        return ""
+    shown = f"{name[:40]!r}{'...' if len(name) > 40 else ''}"
+    text = str(path).lower()
+    if not (path == "-" or text.endswith(CSV) or any(text.endswith(e + c) for e in CSV
+                                                      for c in COMPRESSION)):
+        fix = f"read the file with sep={sep!r}"              # a DataFrame read by the caller
+    elif ".tsv" in text:
+        fix = ("ffbp reads a .tsv file's fields separated by tabs; "
+               + ("name the file .csv" if sep == "," else "save it with tabs"))
+    else:
+        fix = ("ffbp reads a CSV file's fields separated by commas; "
+               + ("name the file .tsv" if sep == "\t" else "save it with commas"))
+    return f" (its one column {shown} looks like fields separated by {seps[sep]}: {fix})"
 
 
 def as_frame(table, what="the table"):

@@ -206,3 +206,39 @@ def test_a_value_past_the_last_column_is_an_error_naming_its_row(tmp_path, capsy
     assert code == 1
     assert "t.csv: row 7 has more fields than the header's 3 column names" in \
         one_line_error(err)
+
+
+SEMICOLONS = ("(its one column 'a;b;color;y' looks like fields separated by semicolons: ffbp "
+              "reads a CSV file's fields separated by commas; save it with commas)")
+
+
+def test_a_semicolon_file_is_named_as_such(tmp_path, capsys, model):
+    # spreadsheets in many countries write CSV with semicolons (and decimal commas)
+    df = small_table(seed=3)
+    df.to_csv(tmp_path / "semi.csv", sep=";", index=False)
+    df.to_csv(tmp_path / "euro.csv", sep=";", decimal=",", index=False)
+    code, _, err = run(capsys, "train", tmp_path / "semi.csv", "--target", "y", "-o",
+                       tmp_path / "m2.ffbp", *FAST)
+    assert code == 1 and one_line_error(err) == (
+        f"ffbp: error: {tmp_path / 'semi.csv'} has no target column 'y'; its columns: "
+        f"'a;b;color;y' {SEMICOLONS}")
+    code, _, err = run(capsys, "predict", model, tmp_path / "semi.csv")
+    assert code == 1 and one_line_error(err) == (
+        f"ffbp: error: {tmp_path / 'semi.csv'} lacks column(s) the model was trained on: "
+        f"'a', 'b', 'color' {SEMICOLONS}")
+    code, _, err = run(capsys, "predict", model, tmp_path / "euro.csv")
+    assert code == 1 and one_line_error(err).endswith(SEMICOLONS)
+
+
+def test_tabs_and_commas_under_the_other_extension_are_named(tmp_path, capsys, model):
+    df = small_table(seed=3)
+    df.to_csv(tmp_path / "tabs.csv", sep="\t", index=False)
+    df.to_csv(tmp_path / "commas.tsv", index=False)
+    code, _, err = run(capsys, "predict", model, tmp_path / "tabs.csv")
+    assert code == 1 and one_line_error(err).endswith(
+        "(its one column 'a\\tb\\tcolor\\ty' looks like fields separated by tabs: ffbp reads "
+        "a CSV file's fields separated by commas; name the file .tsv)")
+    code, _, err = run(capsys, "evaluate", model, tmp_path / "commas.tsv")
+    assert code == 1 and one_line_error(err).endswith(
+        "(its one column 'a,b,color,y' looks like fields separated by commas: ffbp reads a "
+        ".tsv file's fields separated by tabs; name the file .csv)")
