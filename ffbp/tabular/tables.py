@@ -11,6 +11,8 @@ import os
 import re
 import sys
 
+import numpy as np
+
 from ..errors import DataError, FFBPError
 from .columns import pandas
 
@@ -62,22 +64,27 @@ def read_table(path):
     if len(df) == 0:
         raise DataError(f"{path} has no data rows")
     df.columns = [str(c) for c in df.columns]
-    return decimals_as_floats(df.reset_index(drop=True))
+    return numbers_as_floats(df.reset_index(drop=True))
 
 
-def decimals_as_floats(df):
-    """``df`` with its columns of ``decimal.Decimal`` values (Parquet's and databases'
-    DECIMAL, which pandas holds as Python objects) as float64: they are numbers, as the
-    same values in a CSV file are, not categories."""
+def numbers_as_floats(df):
+    """``df`` with its columns of Python numbers as float64: ``decimal.Decimal`` (Parquet's
+    and databases' DECIMAL) and integers beyond int64 (a CSV column of 20-digit numbers),
+    which pandas holds as objects. They are numbers, as the same values are in another file
+    or format, not categories."""
     import decimal
+    import numbers
+
+    def is_number(v):
+        return isinstance(v, (decimal.Decimal, numbers.Real)) and not isinstance(
+            v, (bool, np.bool_))
 
     for name in df.columns:
         series = df[name]
         if series.dtype != object:
             continue
         present = series.dropna()
-        if len(present) and isinstance(present.iloc[0], decimal.Decimal) and all(
-                isinstance(v, decimal.Decimal) for v in present):
+        if len(present) and is_number(present.iloc[0]) and all(map(is_number, present)):
             df[name] = series.astype("float64")
     return df
 
@@ -214,7 +221,7 @@ def as_frame(table, what="the table"):
     df.columns = [str(c) for c in df.columns]
     if len(df) == 0:
         raise DataError(f"{what} has no rows")
-    return decimals_as_floats(df), what
+    return numbers_as_floats(df), what
 
 
 def is_arrow_table(table) -> bool:

@@ -206,3 +206,25 @@ def test_a_decimal_column_is_numeric_as_in_a_csv(tmp_path):
     for other in (tmp_path / "t.csv", table, table.to_pandas()):
         np.testing.assert_array_equal(model.predict_proba(other),
                                       model.predict_proba(tmp_path / "t.parquet"))
+
+
+def test_integers_beyond_int64_are_numbers(tmp_path):
+    # amounts in wei (1e18 per ether) overflow int64: pandas keeps them as Python ints
+    df = small_table()
+    wei = [int(10**21 * (2 + x)) for x in df["a"]]
+    lines = ["wei,b,color,y"] + [f"{w},{b},{c},{y}" for w, b, c, y in
+                                  zip(wei, df["b"], df["color"], df["y"], strict=True)]
+    (tmp_path / "t.csv").write_text("\n".join(lines) + "\n")
+    model = ffbp.fit_table(tmp_path / "t.csv", target="y", hidden=[4], epochs=1,
+                           validation_split=0)
+    assert model.input_names == ["wei", "b", "color=green", "color=red"]
+    values = np.array(wei, dtype=float)
+    assert model.features[0]["mean"] == pytest.approx(values.mean(), rel=1e-12)
+    # as a target: a regression in its units, not 40 classes
+    lines = ["a,b,amount"] + [f"{a},{b},{w}" for a, b, w in
+                              zip(df["a"], df["b"], wei, strict=True)]
+    (tmp_path / "r.csv").write_text("\n".join(lines) + "\n")
+    model = ffbp.fit_table(tmp_path / "r.csv", target="amount", hidden=[4], epochs=1,
+                           validation_split=0)
+    assert model.task == "regression"
+    assert model.target["mean"] == pytest.approx(values.mean(), rel=1e-12)
