@@ -23,6 +23,7 @@ from ._version import __version__
 from .errors import FFBPError, ModelFileError, ModelFileWarning  # noqa: F401
 from .layers import LAYER_TYPES
 from .losses import LOSSES, Loss
+from .losses.sklearn_scale import ON_SKLEARN_SCALE
 from .network import Network
 from .tabular.model import TableModel, has_preprocessing
 
@@ -30,7 +31,8 @@ __all__ = ["save", "load", "read_header", "ModelFileError", "ModelFileWarning"]
 
 FORMAT = "ffbp-model"
 VERSION = 1
-_LOSS_TYPES = {cls.__name__: cls for cls in LOSSES.values()}
+# ffbp's losses and the ones ffbp.sklearn's estimators train with (a saved ``network_``).
+_LOSS_TYPES = {cls.__name__: cls for cls in (*LOSSES.values(), *ON_SKLEARN_SCALE)}
 
 
 _DTYPES = ("float32", "float64")

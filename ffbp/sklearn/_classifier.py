@@ -14,7 +14,7 @@ from sklearn.utils.validation import column_or_1d
 from ..errors import ConfigError, DataError
 from ..layers import Sigmoid, Softmax
 from ._base import BaseMLP, has_stochastic_solver
-from ._losses import LogLoss, SoftmaxLogLoss
+from ..losses.sklearn_scale import LogLoss, SoftmaxLogLoss
 from ._params import SHARED, anything
 
 

@@ -1,5 +1,10 @@
 """The losses on scikit-learn's scale, so that ``loss_``, ``loss_curve_`` and the weight of
-``alpha`` against the data term mean what they mean in ``sklearn.neural_network``.
+``alpha`` against the data term mean what they mean in ``sklearn.neural_network``: what
+``ffbp.sklearn``'s estimators train with and their ``network_`` carries.
+
+They live here, beside ffbp's own losses and without importing scikit-learn, because a saved
+``network_`` names its loss: ``ffbp.load`` must know them (``ON_SKLEARN_SCALE``) without
+loading scikit-learn.
 
 ffbp's own losses average over the outputs where scikit-learn sums (log loss of several
 labels) or halve differently (squared error): each class here is an ffbp loss times a
@@ -10,7 +15,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..losses import MSE, BinaryCrossEntropy, CrossEntropy, Loss
+from .base import Loss
+from .classification import BinaryCrossEntropy, CrossEntropy
+from .regression import MSE
 
 
 def _clipped(Y):
@@ -98,3 +105,7 @@ class HalfPoisson(Loss):
 
             raise DataError(f"{name} must be >= 0 for the poisson loss (counts or rates); "
                             f"found {T[T < 0][0]!r}")
+
+
+#: Every loss of this module, for the model-file reader.
+ON_SKLEARN_SCALE = (LogLoss, SoftmaxLogLoss, HalfSquaredError, HalfPoisson)
