@@ -146,23 +146,35 @@ def merge_features(parts: list[list[dict]]) -> list[dict]:
             if not (math.isfinite(mean) and math.isfinite(m2)):
                 raise DataError(f"column {name!r}: {TOO_LARGE}")
             if count == 0:
-                warn(f"column {name!r} is empty in the training data: it will not inform "
-                     f"the model")
-                mean, std = 0.0, 1.0
-            else:
-                std = float(np.sqrt(m2 / count))
-                std = std if std > 0 and math.isfinite(std) else 1.0
+                warn_empty(name)
+                continue
+            std = float(np.sqrt(m2 / count))
+            std = std if std > 0 and math.isfinite(std) else 1.0
             specs.append({"name": name, "kind": "numeric", "mean": mean, "std": std})
             continue
         if all(c["typos"] for c in columns):
             warn_typos([c["typos"] for c in columns], name)
         categories = sorted(set().union(*(c["categories"] for c in columns)))
+        if not categories:
+            warn_empty(name)
+            continue
         if len(categories) > MANY_CATEGORIES:
             warn(f"column {name!r} has {len(categories)} distinct values and becomes as many "
                  f"inputs; if it is an identifier, leave it out with --drop {name}")
         specs.append({"name": name, "kind": "categorical", "categories": categories,
                       "missing": any(c["missing"] for c in columns)})
+    if not specs:
+        raise DataError("every feature column is empty in the training rows: there is "
+                        "nothing to learn from")
     return specs
+
+
+def warn_empty(name) -> None:
+    """A column without a value in the training rows is left out of the model: its input
+    would be a constant whose weights never learn, and a value at prediction would move
+    the output by those random weights."""
+    warn(f"column {name!r} is empty in the training data: it is left out of the model "
+         f"(its values are ignored at prediction)")
 
 
 def typo_summary(series) -> dict:

@@ -228,3 +228,31 @@ def test_integers_beyond_int64_are_numbers(tmp_path):
                            validation_split=0)
     assert model.task == "regression"
     assert model.target["mean"] == pytest.approx(values.mean(), rel=1e-12)
+
+
+# -- a column without a value in training --------------------------------------------------
+def test_a_column_empty_in_training_is_left_out(tmp_path):
+    df = small_table()
+    df["later"] = np.nan                                     # numbers, none yet
+    df["note"] = pd.array([None] * len(df), dtype="string")  # text, none yet
+    df.to_parquet(tmp_path / "t.parquet")
+    with pytest.warns(ffbp.TableWarning) as caught:
+        model = ffbp.fit_table(tmp_path / "t.parquet", target="y", hidden=[4], epochs=1)
+    assert model.input_names == ["a", "b", "color=green", "color=red"]
+    assert [str(w.message) for w in caught] == [
+        f"column {c!r} is empty in the training data: it is left out of the model (its "
+        f"values are ignored at prediction)" for c in ("later", "note")]
+    # the model learnt nothing about them: their values at prediction change nothing
+    filled = df.assign(later=1e6, note="urgent")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        np.testing.assert_array_equal(model.predict_proba(filled), model.predict_proba(df))
+        np.testing.assert_array_equal(model.predict_proba(df.drop(columns=["later", "note"])),
+                                      model.predict_proba(df))
+
+
+def test_every_feature_column_empty_is_an_error():
+    df = pd.DataFrame({"a": [np.nan] * 6, "y": ["p", "q"] * 3})
+    with pytest.raises(DataError, match="^every feature column is empty in the training rows"
+                       ), pytest.warns(ffbp.TableWarning, match="column 'a' is empty"):
+        ffbp.fit_table(df, target="y", epochs=1, validation_split=0)
