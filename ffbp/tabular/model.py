@@ -53,6 +53,22 @@ def has_preprocessing(metadata) -> bool:
     return need.get(target.get("task"), {"?"}) <= target.keys()
 
 
+def check_not_a_row(X) -> None:
+    """A pandas Series or a dict (a row of a table), or a list of dicts (records), given
+    where a table is expected: a DataError saying how to pass it, rather than the array
+    path's "X must be numeric" about an object array the user never made."""
+    one = isinstance(X, dict)
+    if one or (isinstance(X, list) and X and all(isinstance(r, dict) for r in X)):
+        got, fix = ("a dict", "pandas.DataFrame([row])") if one else \
+            ("a list of dicts", "pandas.DataFrame(rows)")
+        raise DataError(f"a table model takes a table (a pandas DataFrame, a pyarrow Table "
+                        f"or a CSV/Parquet path), got {got}: pass {fix}")
+    if type(X).__module__.split(".")[0] == "pandas" and type(X).__name__ == "Series":
+        raise DataError("a table model takes a table (a pandas DataFrame, a pyarrow Table or a "
+                        "CSV/Parquet path), got a pandas Series: pass one row as "
+                        "df.iloc[[i]] (a DataFrame), or series.to_frame().T")
+
+
 def loss_targets(y, net):
     """Encoded targets in the form the network's loss takes (0/1 column for binary losses)."""
     return y.reshape(-1, 1) if net.n_outputs == 1 else y
@@ -182,6 +198,7 @@ class TableModel(Network):
         """For a table: class labels (an object array of the original values) or regression
         values in the target's units, one per row. For an array: ``Network.predict``."""
         if not is_table(X):
+            check_not_a_row(X)
             return super().predict(X)
         return self.decode(self.transform(X))[0]
 
@@ -190,6 +207,7 @@ class TableModel(Network):
         ``classes`` (a ``ConfigError`` for regression or a margin loss). For an array:
         ``Network.predict_proba``."""
         if not is_table(X):
+            check_not_a_row(X)
             return super().predict_proba(X)
         if self.task != "classification":
             raise ConfigError("predict_proba is for classifiers; this model is a regression "

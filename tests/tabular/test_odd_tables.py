@@ -256,3 +256,25 @@ def test_every_feature_column_empty_is_an_error():
     with pytest.raises(DataError, match="^every feature column is empty in the training rows"
                        ), pytest.warns(ffbp.TableWarning, match="column 'a' is empty"):
         ffbp.fit_table(df, target="y", epochs=1, validation_split=0)
+
+
+def test_a_row_is_not_an_array(model):
+    df = small_table(seed=4)
+    row = df.iloc[0]
+    start = ("a table model takes a table (a pandas DataFrame, a pyarrow Table or a "
+             "CSV/Parquet path), got ")
+    for method in (model.predict, model.predict_proba):
+        with pytest.raises(DataError) as info:
+            method(row)
+        assert str(info.value) == start + ("a pandas Series: pass one row as df.iloc[[i]] "
+                                           "(a DataFrame), or series.to_frame().T")
+        with pytest.raises(DataError) as info:
+            method(row.to_dict())
+        assert str(info.value) == start + "a dict: pass pandas.DataFrame([row])"
+        with pytest.raises(DataError) as info:
+            method(df.head(2).to_dict("records"))
+        assert str(info.value) == start + "a list of dicts: pass pandas.DataFrame(rows)"
+    # the remedies work: the row as a one-row table predicts what the whole table does
+    assert model.predict(df.iloc[[0]])[0] == model.predict(df)[0]
+    assert model.predict(row.to_frame().T)[0] == model.predict(df)[0]
+    assert model.predict(pd.DataFrame([row.to_dict()]))[0] == model.predict(df)[0]
