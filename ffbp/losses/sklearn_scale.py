@@ -54,16 +54,10 @@ class LogLoss(BinaryCrossEntropy):
 class SoftmaxLogLoss(CrossEntropy):
     """Multi-class log loss E = −Σₖ tₖ log yₖ on the softmax outputs, y clipped as
     scikit-learn clips it (``_clipped``, the value only); the gradient, fused y − t, is
-    CrossEntropy's.
-
-    It trains the network; the network keeps a plain CrossEntropy as its loss (the same
-    probabilities and decisions), a loss ``ffbp.save`` / ``ffbp.load`` know."""
+    CrossEntropy's."""
 
     def values(self, Y, T):
         return -np.einsum("ij,ij->i", T, np.log(_clipped(Y)))
-
-    def network_loss(self) -> Loss:
-        return CrossEntropy()
 
 
 class HalfSquaredError(MSE):

@@ -159,8 +159,7 @@ class BaseMLP(_solvers.Solvers, BaseEstimator):
                               f"network being continued (warm_start / partial_fit) has "
                               f"{self._hidden_fitted!r}: fit a new one with warm_start=False")
         net = self.network_
-        # The loss it trains with, or the ffbp loss that stands for it (``network_loss``).
-        net.loss = loss.network_loss() if hasattr(loss, "network_loss") else loss
+        net.loss = loss         # the loss it trains with (a saved network_ keeps it)
         if self.solver == "lbfgs" and self.optimizer is None:
             self._fit_lbfgs(net, loss, X, T, w)
         else:

@@ -13,8 +13,8 @@ from sklearn.utils.validation import column_or_1d
 
 from ..errors import ConfigError, DataError
 from ..layers import Sigmoid, Softmax
-from ._base import BaseMLP, has_stochastic_solver
 from ..losses.sklearn_scale import LogLoss, SoftmaxLogLoss
+from ._base import BaseMLP, has_stochastic_solver
 from ._params import SHARED, anything
 
 

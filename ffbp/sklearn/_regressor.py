@@ -11,8 +11,8 @@ from sklearn.utils.validation import column_or_1d
 from .._validation import lookup
 from ..errors import ConfigError
 from ..losses import MAE, MSE, Huber, Loss
-from ._base import BaseMLP, has_stochastic_solver
 from ..losses.sklearn_scale import HalfPoisson, HalfSquaredError
+from ._base import BaseMLP, has_stochastic_solver
 from ._params import SHARED, names
 
 #: Regression losses by name. scikit-learn's two: "squared_error" (½ mean over the outputs

@@ -20,7 +20,7 @@ CASES = {
     "multi-label": (lambda: MLPClassifier(max_iter=20),
                     np.c_[X[:, 0] > 0, X[:, 1] > 0].astype(int), "LogLoss"),
     "multi-class": (lambda: MLPClassifier(max_iter=20),
-                    (X[:, 0] > 0).astype(int) + (X[:, 1] > 0), "CrossEntropy"),
+                    (X[:, 0] > 0).astype(int) + (X[:, 1] > 0), "SoftmaxLogLoss"),
     "squared error": (lambda: MLPRegressor(max_iter=20), X[:, 0], "HalfSquaredError"),
     "poisson": (lambda: MLPRegressor(loss="poisson", max_iter=20), np.abs(X[:, 0]),
                 "HalfPoisson"),
@@ -39,7 +39,7 @@ def test_a_saved_network_loads_with_its_loss_and_predicts_the_same(tmp_path, cas
     assert type(net.loss).__name__ == loss_name
     np.testing.assert_array_equal(net.predict(X), est.network_.predict(X))
     Y, T = net.forward(X), np.asarray(y, dtype=float).reshape(len(X), -1)
-    if loss_name == "CrossEntropy":
+    if loss_name == "SoftmaxLogLoss":
         T = np.eye(3)[y]
     np.testing.assert_array_equal(net.loss.values(Y, T), est.network_.loss.values(Y, T))
 
