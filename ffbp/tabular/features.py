@@ -187,7 +187,20 @@ def typo_summary(series) -> dict:
         i = first_index(bad)
         first = (repr(present.iloc[i]),
                  row_number(series, series.index.get_loc(present.index[i])))
-    return {"present": len(present), "bad": int(bad.sum()), "first": first}
+    # numbers written with separators: 1,299.00 / 1.299,50 / 12,5 (a spreadsheet's export)
+    grouped = bad & present.astype(str).str.fullmatch(GROUPED).to_numpy(dtype=bool)
+    example = None
+    if grouped.any():
+        i = first_index(grouped)
+        example = (repr(present.iloc[i]),
+                   row_number(series, series.index.get_loc(present.index[i])))
+    return {"present": len(present), "bad": int(bad.sum()), "first": first,
+            "grouped": int(grouped.sum()), "example": example}
+
+
+#: A number written with thousands separators or a decimal comma.
+GROUPED = (r"\s*[+-]?(?:[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]+)?|[0-9]{1,3}(?:\.[0-9]{3})+"
+           r"(?:,[0-9]+)?|[0-9]+,[0-9]+)\s*")
 
 
 def warn_typos(parts, name, remedy="--categorical") -> None:
@@ -199,6 +212,15 @@ def warn_typos(parts, name, remedy="--categorical") -> None:
         what = "class labels" if remedy.startswith("--task") else "categories"
         warn(f"column {name!r} is mostly numbers but holds {value} (row {row}): its values "
              f"are treated as {what}; fix the data if it should be numeric")
+        return
+    grouped = sum(p.get("grouped", 0) for p in parts)
+    if grouped and bad - grouped <= 0.1 * present:
+        value, row = next(p["example"] for p in parts if p.get("example"))
+        what = "class labels" if remedy.startswith("--task") else "categories"
+        warn(f"column {name!r} holds numbers written with separators, such as {value} (row "
+             f"{row}): they are text to ffbp, and its values are treated as {what}; write "
+             f"them as plain numbers (1299.5, not 1,299.50 or 1.299,50) to use them as "
+             f"numbers")
 
 
 def input_names(specs) -> list[str]:

@@ -278,3 +278,31 @@ def test_a_row_is_not_an_array(model):
     assert model.predict(df.iloc[[0]])[0] == model.predict(df)[0]
     assert model.predict(row.to_frame().T)[0] == model.predict(df)[0]
     assert model.predict(pd.DataFrame([row.to_dict()]))[0] == model.predict(df)[0]
+
+
+@pytest.mark.parametrize("style", ["1,299.50", "1.299,50"])
+def test_numbers_with_separators_are_warned_about(tmp_path, style):
+    # a spreadsheet's export: prices with thousands separators (or decimal commas) are text
+    df = small_table()
+    price = np.round(np.abs(df["b"]) * 5000 + 1000, 2)      # all ≥ 1000: all grouped
+    text = [f"{p:,.2f}" for p in price]
+    if style == "1.299,50":
+        text = [t.replace(",", "_").replace(".", ",").replace("_", ".") for t in text]
+    df["price"] = text
+    df.to_csv(tmp_path / "t.csv", index=False)
+    first = text[0]
+    with pytest.warns(ffbp.TableWarning) as caught:
+        ffbp.fit_table(tmp_path / "t.csv", target="y", hidden=[4], epochs=1,
+                       validation_split=0)
+    assert (f"column 'price' holds numbers written with separators, such as {first!r} "
+            f"(row 1): they are text to ffbp, and its values are treated as categories; "
+            f"write them as plain numbers (1299.5, not 1,299.50 or 1.299,50) to use them "
+            f"as numbers") in [str(w.message) for w in caught]
+
+
+def test_text_with_commas_is_not_a_number_with_separators(tmp_path):
+    df = small_table()
+    df["place"] = np.where(df["a"] > 0, "Paris, France", "Lyon, France")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ffbp.fit_table(df, target="y", hidden=[4], epochs=1, validation_split=0)
