@@ -15,6 +15,7 @@ import contextlib
 import os
 import re
 import shutil
+import stat
 import tempfile
 
 from ..errors import DataError
@@ -77,12 +78,23 @@ def _probe(folder) -> str | None:
     return None
 
 
-def check_writable(path, what) -> None:
+def check_writable(path, what, replaced=True) -> None:
     """``path`` can be written as a new or replaced file: not a folder, in a folder that
-    exists and takes new files. ``what``: e.g. "the model", for the message."""
+    exists and takes new files. ``what``: e.g. "the model", for the message. ``replaced``:
+    the output is written beside ``path`` and renamed over it (``replacing``), so an existing
+    ``path`` must be a regular file: a rename over /dev/null or a named pipe would put a
+    file in the device's or the pipe's place."""
     path = os.fspath(path)
     if os.path.isdir(path):
         raise DataError(f"cannot write {what} to {path}: it is a directory (give a file name)")
+    st = _stat(path)
+    if replaced and st is not None and not stat.S_ISREG(st.st_mode):
+        kind = ("a character device" if stat.S_ISCHR(st.st_mode) else
+                "a block device" if stat.S_ISBLK(st.st_mode) else
+                "a named pipe" if stat.S_ISFIFO(st.st_mode) else
+                "a socket" if stat.S_ISSOCK(st.st_mode) else "not a regular file")
+        raise DataError(f"cannot write {what} to {path}: it is {kind}, and ffbp writes a "
+                        f"new file in its place (atomically); give a file name")
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         above = _existing_ancestor(folder)

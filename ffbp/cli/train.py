@@ -73,7 +73,7 @@ def check_paths(args, opts, checkpoint) -> None:
     if opts["checkpoint"]:
         paths.check_writable(checkpoint, "the checkpoint")
     if opts["log_file"]:
-        paths.check_writable(opts["log_file"], "the --log-file")
+        paths.check_writable(opts["log_file"], "the --log-file", replaced=False)
     if opts["report"]:
         check_plots()
         paths.check_report_folder(opts["report"])
