@@ -89,6 +89,46 @@ def numbers_as_floats(df):
     return df
 
 
+def raw_bytes(path, source):
+    """The bytes of a CSV file, decompressed (None when they cannot be had)."""
+    if path == "-":
+        return source.getvalue() if isinstance(source, io.BytesIO) else None
+    import bz2
+    import gzip
+    import lzma
+
+    opener = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}.get(
+        os.path.splitext(path.lower())[1], open)
+    if path.lower().endswith((".zip", ".zst")):
+        return None
+    try:
+        with opener(path, "rb") as fh:
+            return fh.read()
+    except (OSError, EOFError, lzma.LZMAError):
+        return None
+
+
+def not_utf8(path, exc, data) -> str:
+    """Why a CSV file (its bytes ``data``, or None) could not be decoded, naming its row:
+    pandas' own message counts the bytes of the chunk it was decoding, not of the file."""
+    if data is not None and data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return (f"{path} is UTF-16 text (as some spreadsheets save \"Unicode text\"); ffbp "
+                f"reads UTF-8: save it as CSV UTF-8")
+    where = ""
+    if data is not None:
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError as found:
+            line = data.count(b"\n", 0, found.start) + 1      # the header is line 1
+            byte = data[found.start:found.start + 1]
+            guess = byte.decode("cp1252", errors="replace")
+            where = (f" (row {line - 1}" if line > 1 else " (the header") + \
+                f" holds the byte {byte.hex()!r}, {guess!r} in Windows-1252/Latin-1?)"
+    else:
+        where = f" ({exc.reason})"
+    return f"{path} is not UTF-8 text{where}; ffbp reads UTF-8: save the file as CSV UTF-8"
+
+
 def read_csv(path, sep):
     """A CSV/TSV file (``path``, '-' for stdin) as pandas reads it, but for two things pandas
     does silently: a repeated column name is an error (not renamed 'a.1'), and rows with more
@@ -110,7 +150,10 @@ def read_csv(path, sep):
     # the index; pandas drops the extra fields, and warns when they held anything
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", pd.errors.ParserWarning)
-        df = pd.read_csv(source, sep=sep, index_col=False)
+        try:
+            df = pd.read_csv(source, sep=sep, index_col=False)
+        except UnicodeDecodeError as exc:
+            raise DataError(not_utf8(path, exc, raw_bytes(path, source))) from None
     if any(issubclass(w.category, pd.errors.ParserWarning) for w in caught):
         # which row: read as pandas would by default, the extra fields as the index
         shifted = pd.read_csv(again(), sep=sep)

@@ -242,3 +242,32 @@ def test_tabs_and_commas_under_the_other_extension_are_named(tmp_path, capsys, m
     assert code == 1 and one_line_error(err).endswith(
         "(its one column 'a,b,color,y' looks like fields separated by commas: ffbp reads a "
         ".tsv file's fields separated by tabs; name the file .csv)")
+
+
+@pytest.mark.parametrize("name", ["latin.csv", "latin.csv.gz", "-"])
+def test_a_file_that_is_not_utf8_names_its_row(tmp_path, capsys, model, monkeypatch, name):
+    # pandas' own message gives a position within the chunk it was decoding ("position 3")
+    df = small_table(seed=5).astype({"color": object})
+    df.loc[4, "color"] = "rosé"                       # row 5, in Latin-1: the byte 0xe9
+    data = df.to_csv(index=False).encode("latin-1")
+    path = tmp_path / name
+    if name == "-":
+        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data)))
+    elif name.endswith(".gz"):
+        path.write_bytes(gzip.compress(data))
+    else:
+        path.write_bytes(data)
+    code, out, err = run(capsys, "predict", model, path if name != "-" else "-")
+    assert code == 1 and out == ""
+    assert one_line_error(err) == (
+        f"ffbp: error: {path if name != '-' else '-'} is not UTF-8 text (row 5 holds the byte "
+        f"'e9', 'é' in Windows-1252/Latin-1?); ffbp reads UTF-8: save the file as CSV UTF-8")
+
+
+def test_a_utf16_file_is_named_as_such(tmp_path, capsys, model):
+    small_table().to_csv(tmp_path / "u16.csv", index=False, encoding="utf-16")
+    code, out, err = run(capsys, "predict", model, tmp_path / "u16.csv")
+    assert code == 1
+    assert one_line_error(err) == (
+        f"ffbp: error: {tmp_path / 'u16.csv'} is UTF-16 text (as some spreadsheets save "
+        f"\"Unicode text\"); ffbp reads UTF-8: save it as CSV UTF-8")
