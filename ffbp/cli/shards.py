@@ -24,7 +24,7 @@ import numpy as np
 
 from ..data import shard
 from ..errors import DataError
-from ..tabular.tables import check_unique, numbers_as_floats
+from ..tabular.tables import check_unique, header_names, numbers_as_floats
 from . import data
 
 
@@ -99,7 +99,7 @@ def _csv_part(path, kind, comm, text=()):
     sep = "\t" if kind == "tsv" else ","
     try:
         names = pd.read_csv(io.BytesIO(header), sep=sep, header=None, dtype=str)
-        check_unique(["" if isinstance(c, float) else c for c in names.iloc[0]], path)
+        check_unique(header_names(names.iloc[0]), path)
         # index_col=False: a delimiter ending every line does not shift the columns (as
         # read_table); a value past the last column is an error
         with warnings.catch_warnings(record=True) as caught:

@@ -167,7 +167,7 @@ def read_csv(path, sep):
     if may_be_renamed(df.columns):
         # pandas renames a repeated name 'a' to 'a.1': read the header as it is
         header = pd.read_csv(again(), sep=sep, header=None, nrows=1, dtype=str)
-        check_unique(["" if isinstance(c, float) else c for c in header.iloc[0]], path)
+        check_unique(header_names(header.iloc[0]), path)
     return df
 
 
@@ -193,6 +193,11 @@ def parquet_names(path) -> list[str]:
         return list(pq.read_schema(path).names)
     except Exception:
         return []
+
+
+def header_names(cells) -> list[str]:
+    """A CSV header's names as written; an empty one as pandas names it ('Unnamed: 2')."""
+    return [f"Unnamed: {i}" if not isinstance(c, str) else c for i, c in enumerate(cells)]
 
 
 def check_unique(names, label) -> None:

@@ -271,3 +271,16 @@ def test_a_utf16_file_is_named_as_such(tmp_path, capsys, model):
     assert one_line_error(err) == (
         f"ffbp: error: {tmp_path / 'u16.csv'} is UTF-16 text (as some spreadsheets save "
         f"\"Unicode text\"); ffbp reads UTF-8: save it as CSV UTF-8")
+
+
+def test_empty_header_names_are_not_repeats(tmp_path, capsys):
+    # 'a' and 'a.1' make ffbp read the header again; its two empty names are pandas'
+    # 'Unnamed: 3' and 'Unnamed: 4', two different (empty) columns, not one name twice
+    df = small_table()
+    lines = ["a,a.1,b,,,y"] + [f"{a},{-a},{b},,,{y}" for a, b, y in
+                               zip(df["a"], df["b"], df["y"], strict=True)]
+    (tmp_path / "t.csv").write_text("\n".join(lines) + "\n")
+    code, out, err = run(capsys, "train", tmp_path / "t.csv", "--target", "y", "-o",
+                         tmp_path / "m.ffbp", *FAST)
+    assert code == 0, err
+    assert "3 feature columns (3 numeric, 0 categorical)" in out    # the empty ones left out
