@@ -68,10 +68,11 @@ def read_table(path):
 
 
 def numbers_as_floats(df):
-    """``df`` with its columns of Python numbers as float64: ``decimal.Decimal`` (Parquet's
-    and databases' DECIMAL) and integers beyond int64 (a CSV column of 20-digit numbers),
-    which pandas holds as objects. They are numbers, as the same values are in another file
-    or format, not categories."""
+    """``df`` with its columns of Python numbers that pandas holds as objects only because no
+    NumPy type holds them as float64: ``decimal.Decimal`` (Parquet's and databases'
+    DECIMAL) and integers beyond int64 (a CSV column of 20-digit numbers). They are
+    numbers, as the same values are in another file or format, not categories. (Other
+    object columns of numbers, such as ``astype(object)``, stay as they are: categories.)"""
     import decimal
     import numbers
 
@@ -79,12 +80,17 @@ def numbers_as_floats(df):
         return isinstance(v, (decimal.Decimal, numbers.Real)) and not isinstance(
             v, (bool, np.bool_))
 
+    def too_big(v):
+        return isinstance(v, numbers.Integral) and not -2**63 <= v < 2**64
+
     for name in df.columns:
         series = df[name]
         if series.dtype != object:
             continue
         present = series.dropna()
-        if len(present) and is_number(present.iloc[0]) and all(map(is_number, present)):
+        if not (len(present) and is_number(present.iloc[0]) and all(map(is_number, present))):
+            continue
+        if all(isinstance(v, decimal.Decimal) for v in present) or any(map(too_big, present)):
             df[name] = series.astype("float64")
     return df
 

@@ -306,3 +306,12 @@ def test_text_with_commas_is_not_a_number_with_separators(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         ffbp.fit_table(df, target="y", hidden=[4], epochs=1, validation_split=0)
+
+
+def test_an_object_column_of_small_numbers_stays_categories():
+    # astype(object) is one way users mark integer codes as categories: it stays one
+    df = coded_table()
+    df["code"] = df["code"].astype(object)
+    model = ffbp.fit_table(df, target="y", hidden=[4], epochs=1)
+    assert model.input_names == ["a", "b", "color=green", "color=red", "code=1", "code=2",
+                                 "code=3"]
