@@ -81,18 +81,32 @@ def numbers_as_floats(df):
             v, (bool, np.bool_))
 
     def too_big(v):
-        return isinstance(v, numbers.Integral) and not -2**63 <= v < 2**64
+        return isinstance(v, numbers.Integral) and not -2**63 <= v < 2**63
+
+    from pandas.api.types import is_string_dtype
 
     for name in df.columns:
         series = df[name]
-        if series.dtype != object:
+        if not (series.dtype == object or is_string_dtype(series.dtype)):
             continue
         present = series.dropna()
-        if not (len(present) and is_number(present.iloc[0]) and all(map(is_number, present))):
+        if not len(present):
             continue
-        if all(isinstance(v, decimal.Decimal) for v in present) or any(map(too_big, present)):
-            df[name] = series.astype("float64")
+        if is_number(present.iloc[0]) and all(map(is_number, present)):
+            if all(isinstance(v, decimal.Decimal) for v in present) or \
+                    any(map(too_big, present)):
+                df[name] = series.astype("float64")
+        elif isinstance(present.iloc[0], str) and re.fullmatch(INTEGER, present.iloc[0]) \
+                and present.astype(str).str.fullmatch(INTEGER).all() \
+                and any(too_big(int(v)) for v in present):
+            # whole numbers that no int type holds, which pandas then reads as text
+            df[name] = series.map(float, na_action="ignore").astype("float64")
     return df
+
+
+#: A whole number written out (pandas reads a column of them as text when one is beyond
+#: what int64 and uint64 hold).
+INTEGER = r"\s*[+-]?[0-9]+\s*"
 
 
 def raw_bytes(path, source):

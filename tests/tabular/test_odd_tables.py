@@ -315,3 +315,15 @@ def test_an_object_column_of_small_numbers_stays_categories():
     model = ffbp.fit_table(df, target="y", hidden=[4], epochs=1)
     assert model.input_names == ["a", "b", "color=green", "color=red", "code=1", "code=2",
                                  "code=3"]
+
+
+def test_whole_numbers_beyond_int64_and_below_zero_are_numbers(tmp_path):
+    # -1 and 2**63 + 5 fit neither int64 nor uint64: pandas reads the column as text
+    lines = ["big,y"] + [f"{v},{'p' if i % 2 else 'q'}" for i, v in
+                         enumerate([-1, 2**63 + 5, 5, 7, -3, 11] * 3)]
+    (tmp_path / "t.csv").write_text("\n".join(lines) + "\n")
+    model = ffbp.fit_table(tmp_path / "t.csv", target="y", hidden=[4], epochs=1,
+                           validation_split=0)
+    assert model.input_names == ["big"]
+    values = np.array([-1, 2**63 + 5, 5, 7, -3, 11] * 3, dtype=float)
+    assert model.features[0]["mean"] == pytest.approx(values.mean(), rel=1e-12)
