@@ -221,7 +221,8 @@ class TableModel(Network):
     def predict_table(self, table, keep=()):
         """A DataFrame of the ``keep`` columns copied through, ``prediction``, and for a
         probabilistic classifier ``proba_<class>`` per class (what ``ffbp predict``
-        writes)."""
+        writes). ``keep``: a column name or a list of them."""
+        keep = [keep] if isinstance(keep, str) else list(keep or ())
         df, label = as_frame(table)
         names = ["prediction"] + ([f"proba_{c}" for c in self.classes]
                                   if self.task == "classification" else [])

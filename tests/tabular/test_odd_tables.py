@@ -327,3 +327,11 @@ def test_whole_numbers_beyond_int64_and_below_zero_are_numbers(tmp_path):
     assert model.input_names == ["big"]
     values = np.array([-1, 2**63 + 5, 5, 7, -3, 11] * 3, dtype=float)
     assert model.features[0]["mean"] == pytest.approx(values.mean(), rel=1e-12)
+
+
+def test_predict_table_keeps_one_column_by_its_name(model):
+    df = small_table(seed=6)
+    df["id"] = [f"r{i}" for i in range(len(df))]
+    out = model.predict_table(df, keep="id")
+    assert list(out.columns) == ["id", "prediction", "proba_no", "proba_yes"]
+    assert out["id"].tolist() == df["id"].tolist()
