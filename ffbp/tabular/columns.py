@@ -50,8 +50,10 @@ _NUMBER = re.compile(r"\s*[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]
 
 def number_key(k: str) -> str:
     """The key of the number a key's text spells ("01" -> "1", "1.50" -> "1.5", "1e3" ->
-    "1000"), else the key itself: how a CSV reader that parses the column as numbers sees
-    it."""
+    "1000") or of the boolean ("true", "TRUE" -> "True"), else the key itself: how a CSV
+    reader that parses the column as numbers or booleans sees it."""
+    if k.strip().lower() in ("true", "false"):
+        return k.strip().capitalize()
     if not _NUMBER.fullmatch(k):
         return k
     text = k.strip()

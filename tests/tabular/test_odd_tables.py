@@ -335,3 +335,19 @@ def test_predict_table_keeps_one_column_by_its_name(model):
     out = model.predict_table(df, keep="id")
     assert list(out.columns) == ["id", "prediction", "proba_no", "proba_yes"]
     assert out["id"].tolist() == df["id"].tolist()
+
+
+def test_booleans_find_their_category_when_given_as_text():
+    # trained on booleans (a CSV's TRUE/true/True all read as such); rows from a source that
+    # keeps them as text, "true" / "FALSE", are the same categories
+    df = small_table()
+    df["flag"] = df["b"] > 0
+    model = ffbp.fit_table(df, target="y", hidden=[4], epochs=1)
+    names = model.input_names
+    assert names[-2:] == ["flag=False", "flag=True"]
+    rows = df.head(3).astype({"flag": object})
+    rows["flag"] = ["true", "FALSE", " True "]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        X = model.transform(rows)
+    assert X[:, -2:].tolist() == [[0, 1], [1, 0], [0, 1]]
