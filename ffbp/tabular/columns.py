@@ -48,12 +48,19 @@ def key(value) -> str:
 _NUMBER = re.compile(r"\s*[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\s*")
 
 
+_MIDNIGHT = re.compile(r"\s*([0-9]{4}-[0-9]{2}-[0-9]{2})[ T]00:00(?::00(?:\.0+)?)?\s*")
+
+
 def number_key(k: str) -> str:
     """The key of the number a key's text spells ("01" -> "1", "1.50" -> "1.5", "1e3" ->
-    "1000") or of the boolean ("true", "TRUE" -> "True"), else the key itself: how a CSV
-    reader that parses the column as numbers or booleans sees it."""
+    "1000"), of the boolean ("true", "TRUE" -> "True") or of the date ("2020-01-31
+    00:00:00" -> "2020-01-31"), else the key itself: how another reader of the same values
+    sees them (a CSV's numbers and booleans parsed, a Parquet file's dates as timestamps)."""
     if k.strip().lower() in ("true", "false"):
         return k.strip().capitalize()
+    midnight = _MIDNIGHT.fullmatch(k)
+    if midnight:                  # a date: pandas writes a date column's midnights as dates
+        return midnight.group(1)
     if not _NUMBER.fullmatch(k):
         return k
     text = k.strip()

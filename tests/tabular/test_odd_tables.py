@@ -351,3 +351,20 @@ def test_booleans_find_their_category_when_given_as_text():
         warnings.simplefilter("error")
         X = model.transform(rows)
     assert X[:, -2:].tolist() == [[0, 1], [1, 0], [0, 1]]
+
+
+def test_dates_find_their_category_from_csv_text(tmp_path):
+    # a month column: timestamps in Parquet ("2024-01-01 00:00:00" as a key), dates in the
+    # CSV that pandas writes of the same rows ("2024-01-01")
+    df = small_table()
+    df["month"] = pd.to_datetime(np.where(df["b"] > 0, "2024-01-01", "2024-02-01"))
+    df.to_parquet(tmp_path / "t.parquet")
+    df.to_csv(tmp_path / "t.csv", index=False)
+    assert ",2024-01-01\n" in (tmp_path / "t.csv").read_text()
+    model = ffbp.fit_table(tmp_path / "t.parquet", target="y", hidden=[4], epochs=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        from_csv = model.transform(tmp_path / "t.csv")
+    block = from_csv[:, -2:]
+    assert block.tolist() == np.stack([df["b"] > 0, df["b"] <= 0], axis=1).astype(float
+                                                                                   ).tolist()
