@@ -11,8 +11,6 @@ import os
 import re
 import sys
 
-import numpy as np
-
 from ..errors import DataError, FFBPError
 from .columns import pandas
 
@@ -68,45 +66,27 @@ def read_table(path):
 
 
 def numbers_as_floats(df):
-    """``df`` with its columns of Python numbers that pandas holds as objects only because no
-    NumPy type holds them as float64: ``decimal.Decimal`` (Parquet's and databases'
-    DECIMAL) and integers beyond int64 (a CSV column of 20-digit numbers). They are
-    numbers, as the same values are in another file or format, not categories. (Other
-    object columns of numbers, such as ``astype(object)``, stay as they are: categories.)"""
+    """``df`` with its columns of ``decimal.Decimal`` values (Parquet's and databases'
+    DECIMAL, which pandas holds as Python objects) as float64: prices and amounts are
+    numbers, as the same values are in a CSV file, not categories. A column whose distinct
+    values float64 cannot tell apart (20-digit identifiers as DECIMAL(38, 0)) stays as it
+    is, so that no two labels or categories become one. (Integers beyond int64, which pandas
+    reads as Python ints or text, stay so too: such numbers are identifiers far more often
+    than quantities, and a class label keeps its exact value.)"""
     import decimal
-    import numbers
-
-    def is_number(v):
-        return isinstance(v, (decimal.Decimal, numbers.Real)) and not isinstance(
-            v, (bool, np.bool_))
-
-    def too_big(v):
-        return isinstance(v, numbers.Integral) and not -2**63 <= v < 2**63
-
-    from pandas.api.types import is_string_dtype
 
     for name in df.columns:
         series = df[name]
-        if not (series.dtype == object or is_string_dtype(series.dtype)):
+        if series.dtype != object:
             continue
         present = series.dropna()
-        if not len(present):
+        if not (len(present) and isinstance(present.iloc[0], decimal.Decimal)
+                and all(isinstance(v, decimal.Decimal) for v in present)):
             continue
-        if is_number(present.iloc[0]) and all(map(is_number, present)):
-            if all(isinstance(v, decimal.Decimal) for v in present) or \
-                    any(map(too_big, present)):
-                df[name] = series.astype("float64")
-        elif isinstance(present.iloc[0], str) and re.fullmatch(INTEGER, present.iloc[0]) \
-                and present.astype(str).str.fullmatch(INTEGER).all() \
-                and any(too_big(int(v)) for v in present):
-            # whole numbers that no int type holds, which pandas then reads as text
-            df[name] = series.map(float, na_action="ignore").astype("float64")
+        values = series.astype("float64")
+        if values.dropna().nunique() == len(set(present)):
+            df[name] = values
     return df
-
-
-#: A whole number written out (pandas reads a column of them as text when one is beyond
-#: what int64 and uint64 hold).
-INTEGER = r"\s*[+-]?[0-9]+\s*"
 
 
 def raw_bytes(path, source):
