@@ -58,6 +58,7 @@ def read_table(path):
     except Exception as exc:       # pyarrow's own errors too (not all are ValueErrors)
         if kind == "parquet":          # e.g. a repeated column name: say so plainly
             check_unique(parquet_names(path), path)
+            check_not_text(path)
         raise DataError(f"cannot read {path} as {kind.upper()}: {exc}") from None
     if len(df) == 0:
         raise DataError(f"{path} has no data rows")
@@ -108,12 +109,26 @@ def raw_bytes(path, source):
         return None
 
 
+#: (first bytes, what the file is, what to do) of files that are not CSV text.
+MAGIC = ((b"PAR1", "a Parquet file", "name it .parquet"),
+         (b"\x1f\x8b", "gzip-compressed", "name it .csv.gz (or .tsv.gz)"),
+         (b"BZh", "bzip2-compressed", "name it .csv.bz2"),
+         (b"\xfd7zXZ\x00", "xz-compressed", "name it .csv.xz"),
+         (b"\x28\xb5\x2f\xfd", "zstd-compressed", "name it .csv.zst"),
+         (b"PK\x03\x04", "a zip archive (an Excel .xlsx workbook?)",
+          "export the sheet as CSV UTF-8, or name a zipped CSV .csv.zip"),
+         (b"\xd0\xcf\x11\xe0", "an Excel .xls workbook", "export the sheet as CSV UTF-8"))
+
+
 def not_utf8(path, exc, data) -> str:
     """Why a CSV file (its bytes ``data``, or None) could not be decoded, naming its row:
     pandas' own message counts the bytes of the chunk it was decoding, not of the file."""
     if data is not None and data.startswith((b"\xff\xfe", b"\xfe\xff")):
         return (f"{path} is UTF-16 text (as some spreadsheets save \"Unicode text\"); ffbp "
                 f"reads UTF-8: save it as CSV UTF-8")
+    for magic, what, fix in MAGIC:
+        if data is not None and data.startswith(magic):
+            return f"{path} is {what}, not CSV text: {fix}"
     where = ""
     if data is not None:
         try:
@@ -183,6 +198,27 @@ def may_be_renamed(columns) -> bool:
     names = set(map(str, columns))
     return any(m and m.group(1) in names
                for m in (re.fullmatch(r"(.*)\.[0-9]+", n) for n in names))
+
+
+def check_not_text(path) -> None:
+    """A DataError when a .parquet file that pyarrow cannot read is CSV text (or a CSV
+    under another name: compressed, a spreadsheet), saying what it is."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(4096)
+    except OSError:
+        return
+    if head.startswith(b"PAR1"):
+        return                          # a Parquet file, damaged: pyarrow's message says so
+    for magic, what, _ in MAGIC:
+        if head.startswith(magic):
+            raise DataError(f"{path} is {what}, not a Parquet file")
+    try:
+        first = head.decode("utf-8").lstrip("\ufeff").splitlines()[0]
+    except (UnicodeDecodeError, IndexError):
+        return
+    if any(sep in first for sep in (",", "\t", ";")):
+        raise DataError(f"{path} is CSV text, not a Parquet file: name it .csv (or .tsv)")
 
 
 def parquet_names(path) -> list[str]:

@@ -284,3 +284,22 @@ def test_empty_header_names_are_not_repeats(tmp_path, capsys):
                          tmp_path / "m.ffbp", *FAST)
     assert code == 0, err
     assert "3 feature columns (3 numeric, 0 categorical)" in out    # the empty ones left out
+
+
+def test_a_file_under_the_wrong_extension_is_named_for_what_it_is(tmp_path, capsys, model):
+    df = small_table(seed=7)
+    df.to_parquet(tmp_path / "parquet.csv")
+    (tmp_path / "gzip.csv").write_bytes(gzip.compress(df.to_csv(index=False).encode()))
+    df.to_csv(tmp_path / "text.parquet", index=False)
+    df.to_csv(tmp_path / "zipped.csv", index=False, compression={"method": "zip",
+                                                                  "archive_name": "t.csv"})
+    expected = {
+        "parquet.csv": "is a Parquet file, not CSV text: name it .parquet",
+        "gzip.csv": "is gzip-compressed, not CSV text: name it .csv.gz (or .tsv.gz)",
+        "text.parquet": "is CSV text, not a Parquet file: name it .csv (or .tsv)",
+        "zipped.csv": "is a zip archive (an Excel .xlsx workbook?), not CSV text: export the "
+                      "sheet as CSV UTF-8, or name a zipped CSV .csv.zip"}
+    for name, message in expected.items():
+        code, out, err = run(capsys, "predict", model, tmp_path / name)
+        assert code == 1 and out == ""
+        assert one_line_error(err) == f"ffbp: error: {tmp_path / name} {message}"
