@@ -24,7 +24,7 @@ import numpy as np
 
 from ..data import shard
 from ..errors import DataError
-from ..tabular.tables import check_unique, header_names, numbers_as_floats
+from ..tabular.tables import check_unique, header_names
 from . import data
 
 
@@ -46,8 +46,7 @@ def read_own_rows(path, comm, text=()):
     if len(df) == 0:
         raise DataError(f"{label} has no rows: the file is too small for {comm.size} ranks")
     df.columns = [str(c) for c in df.columns]
-    # as one process reads the whole file (ffbp.tabular.tables.read_table)
-    return numbers_as_floats(df.reset_index(drop=True)), label
+    return df.reset_index(drop=True), label
 
 
 def number_rows(df, comm) -> None:

@@ -89,10 +89,27 @@ class KeyIndex:
 
 
 def is_numeric_column(series) -> bool:
-    """A numeric column (booleans are categories, not numbers)."""
+    """A numeric column (booleans are categories, not numbers); also a column of
+    ``decimal.Decimal`` values (see ``is_decimal_column``)."""
     from pandas.api.types import is_bool_dtype, is_numeric_dtype
 
+    if series.dtype == object:
+        return is_decimal_column(series)
     return is_numeric_dtype(series.dtype) and not is_bool_dtype(series.dtype)
+
+
+def is_decimal_column(series) -> bool:
+    """A column of ``decimal.Decimal`` values (Parquet's and databases' DECIMAL, which pandas
+    holds as Python objects) whose distinct values float64 keeps apart: prices and amounts,
+    numbers as the same values are in a CSV file. DECIMAL(38, 0) identifiers that float64
+    would merge stay categories, so that no two labels become one."""
+    import decimal
+
+    present = series.dropna()
+    if not (len(present) and isinstance(present.iloc[0], decimal.Decimal)
+            and all(isinstance(v, decimal.Decimal) for v in present)):
+        return False
+    return len({float(v) for v in present}) == len(set(present))
 
 
 def first_index(mask) -> int:

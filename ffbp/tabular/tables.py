@@ -63,31 +63,7 @@ def read_table(path):
     if len(df) == 0:
         raise DataError(f"{path} has no data rows")
     df.columns = [str(c) for c in df.columns]
-    return numbers_as_floats(df.reset_index(drop=True))
-
-
-def numbers_as_floats(df):
-    """``df`` with its columns of ``decimal.Decimal`` values (Parquet's and databases'
-    DECIMAL, which pandas holds as Python objects) as float64: prices and amounts are
-    numbers, as the same values are in a CSV file, not categories. A column whose distinct
-    values float64 cannot tell apart (20-digit identifiers as DECIMAL(38, 0)) stays as it
-    is, so that no two labels or categories become one. (Integers beyond int64, which pandas
-    reads as Python ints or text, stay so too: such numbers are identifiers far more often
-    than quantities, and a class label keeps its exact value.)"""
-    import decimal
-
-    for name in df.columns:
-        series = df[name]
-        if series.dtype != object:
-            continue
-        present = series.dropna()
-        if not (len(present) and isinstance(present.iloc[0], decimal.Decimal)
-                and all(isinstance(v, decimal.Decimal) for v in present)):
-            continue
-        values = series.astype("float64")
-        if values.dropna().nunique() == len(set(present)):
-            df[name] = values
-    return df
+    return df.reset_index(drop=True)
 
 
 def raw_bytes(path, source):
@@ -305,7 +281,7 @@ def as_frame(table, what="the table"):
     df.columns = [str(c) for c in df.columns]
     if len(df) == 0:
         raise DataError(f"{what} has no rows")
-    return numbers_as_floats(df), what
+    return df, what
 
 
 def is_arrow_table(table) -> bool:

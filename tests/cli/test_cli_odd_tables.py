@@ -303,3 +303,17 @@ def test_a_file_under_the_wrong_extension_is_named_for_what_it_is(tmp_path, caps
         code, out, err = run(capsys, "predict", model, tmp_path / name)
         assert code == 1 and out == ""
         assert one_line_error(err) == f"ffbp: error: {tmp_path / name} {message}"
+
+
+def test_keep_copies_a_decimal_column_through_as_written(tmp_path, capsys, model):
+    # DECIMAL values are numbers to the model, but a kept id is copied, not converted
+    import decimal
+
+    df = small_table(seed=8)
+    ids = [decimal.Decimal(10_000 + i) for i in range(len(df))]
+    pq.write_table(pa.table({"id": pa.array(ids, type=pa.decimal128(10, 0)), "a": df["a"],
+                             "b": df["b"], "color": df["color"]}), tmp_path / "new.parquet")
+    code, out, err = run(capsys, "predict", model, tmp_path / "new.parquet", "--keep", "id")
+    assert code == 0, err
+    assert [line.split(",")[0] for line in out.splitlines()[1:4]] == ["10000", "10001",
+                                                                      "10002"]
