@@ -145,6 +145,9 @@ def read_csv(path, sep):
             df = pd.read_csv(source, sep=sep, index_col=False)
         except UnicodeDecodeError as exc:
             raise DataError(not_utf8(path, exc, raw_bytes(path, source))) from None
+    for w in caught:                    # pandas' other warnings (DtypeWarning) as they were
+        if not issubclass(w.category, pd.errors.ParserWarning):
+            warnings.warn(w.message, w.category, stacklevel=2)
     if any(issubclass(w.category, pd.errors.ParserWarning) for w in caught):
         # which row: read as pandas would by default, the extra fields as the index
         shifted = pd.read_csv(again(), sep=sep)

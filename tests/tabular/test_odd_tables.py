@@ -360,3 +360,14 @@ def test_dates_find_their_category_from_csv_text(tmp_path):
     block = from_csv[:, -2:]
     assert block.tolist() == np.stack([df["b"] > 0, df["b"] <= 0], axis=1).astype(float
                                                                                    ).tolist()
+
+
+def test_pandas_warnings_while_reading_a_csv_still_reach_the_user(tmp_path):
+    # a column of numbers with text far down: pandas reads it in chunks and says so
+    from ffbp.tabular.tables import read_table
+
+    lines = ["a,c"] + [f"{i % 7},{i % 5}" for i in range(300_000)] + ["1,x"]
+    (tmp_path / "t.csv").write_text("\n".join(lines) + "\n")
+    with pytest.warns(pd.errors.DtypeWarning, match="mixed types"):
+        df = read_table(tmp_path / "t.csv")
+    assert len(df) == 300_001 and df["c"].iloc[-1] == "x"
