@@ -105,6 +105,9 @@ def _csv_part(path, kind, comm, text=()):
             warnings.simplefilter("always", pd.errors.ParserWarning)
             df = pd.read_csv(io.BytesIO(header + chunk), sep=sep, index_col=False,
                              dtype={c: str for c in text} or None)
+        for w in caught:                # pandas' other warnings (DtypeWarning) as they were
+            if not issubclass(w.category, pd.errors.ParserWarning):
+                warnings.warn(w.message, w.category, stacklevel=2)
         if any(issubclass(w.category, pd.errors.ParserWarning) for w in caught):
             raise DataError(f"{path}: a row of part {comm.rank + 1} of {comm.size} has more "
                             f"fields than the header's {df.shape[1]} column names (a value "

@@ -231,3 +231,11 @@ def test_a_decimal_column_is_numeric_in_every_part(tmp_path):
     assert all(is_numeric_column(p["price"]) for p in parts)
     assert np.concatenate([numbers(p["price"], "price", "t") for p in parts]).tolist() == \
         [float(p) for p in prices]
+
+
+def test_pandas_warnings_while_reading_a_part_still_reach_the_user(tmp_path):
+    lines = ["a,c"] + [f"{i % 7},{i % 5}" for i in range(300_000)] + ["1,x"]
+    (tmp_path / "t.csv").write_text("\n".join(lines) + "\n")
+    with pytest.warns(pd.errors.DtypeWarning, match="mixed types"):
+        df = shards.read_own_rows(tmp_path / "t.csv", FakeComm(0, 1))[0]
+    assert len(df) == 300_001
