@@ -5,8 +5,8 @@ columns of the output that a --keep column would collide with. Each bad table is
 from __future__ import annotations
 
 import gzip
-import json
 import io
+import json
 import sys
 
 import numpy as np
