@@ -222,9 +222,11 @@ def _classes(classes, T):
 def table_feeds(net, df, missing_text: str = "") -> dict:
     """The inputs of ``net``'s whole-model ONNX graph for the rows of DataFrame ``df``, by
     column name: numeric columns as float64 (N, 1) with NaN where missing, categorical ones as
-    (N, 1) arrays of strings (the CLI's category keys) with ``missing_text`` where missing.
-    Extra columns are ignored."""
-    from ..tabular.columns import category_keys, numbers
+    (N, 1) arrays of strings with ``missing_text`` where missing. A value is keyed as
+    ``ffbp predict`` keys it: its own key, or the training category whose number, boolean or
+    date it spells (``KeyIndex``: codes "01" read from a CSV as 1), written as that category,
+    since the graph's OneHotEncoder matches strings exactly. Extra columns are ignored."""
+    from ..tabular.columns import KeyIndex, category_keys, numbers
 
     feeds = {}
     for f in net.metadata["features"]:
@@ -234,7 +236,10 @@ def table_feeds(net, df, missing_text: str = "") -> dict:
         if f["kind"] == "numeric":
             feeds[f["name"]] = numbers(series, f["name"], "the table")[:, None]
         else:
-            keys = category_keys(series)
-            feeds[f["name"]] = np.array([missing_text if k is None else k for k in keys],
-                                        dtype=object)[:, None]
+            categories = [str(c) for c in f["categories"]]
+            index = KeyIndex(categories)
+            feeds[f["name"]] = np.array(
+                [missing_text if k is None else
+                 k if (j := index.get(k)) is None else categories[j]
+                 for k in category_keys(series)], dtype=object)[:, None]
     return feeds

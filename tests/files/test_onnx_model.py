@@ -245,3 +245,28 @@ def test_network_alone_on_request_and_for_plain_networks(files, tmp_path):
         to_onnx_model(plain, preprocessing=True)
     with pytest.raises(ConfigError, match="whole model"):
         ffbp.onnx.check_export(net, _export(net, tmp_path), X)
+
+
+def test_table_feeds_find_categories_as_ffbp_predict_does(tmp_path):
+    """Codes "01", "02" learnt as text (an "A1" among them keeps the CSV column text) and
+    read back from a CSV of other rows as the numbers 1, 2: ``ffbp predict`` finds their
+    categories by the number they spell, and the feeds must give the graph those categories'
+    exact strings, or its OneHotEncoder sees unseen values (all-zero blocks)."""
+    rng = np.random.default_rng(0)
+    dept = rng.choice(["01", "02", "A1"], 80).astype(object)
+    a = rng.normal(size=80)
+    train = pd.DataFrame({"a": a, "dept": dept, "y": (dept == "01") | (a > 1)})
+    train.to_csv(tmp_path / "train.csv", index=False)
+    model = ffbp.fit_table(tmp_path / "train.csv", target="y", hidden=[4], epochs=30,
+                           seed=0)
+    rows = train[train["dept"] != "A1"].head(10)
+    rows.to_csv(tmp_path / "rows.csv", index=False)
+    df = pd.read_csv(tmp_path / "rows.csv")
+    assert df["dept"].dtype.kind == "i"                   # the codes came back as numbers
+    feeds = table_feeds(model, df)
+    assert feeds["dept"][:, 0].tolist() == rows["dept"].tolist()      # "01", "02" again
+    onnx_path = _export(model, tmp_path)
+    got = run_onnx(onnx_path, feeds)
+    # float32 probabilities, computed in another order than NumPy's: the file's bound
+    np.testing.assert_allclose(got["probabilities"], model.predict_proba(df), rtol=0,
+                               atol=1e-5)
