@@ -224,9 +224,9 @@ def _plain_batch(net, args, spec, flag, need_target):
     elif args.t is not None:
         values = np.array(_t_values(args.t))
         if len(values) not in (1, net.n_outputs):
-            raise ConfigError(f"--t has {len(values)} values but the network has "
-                              f"{net.n_outputs} outputs: give one class index or "
-                              f"{net.n_outputs} values")
+            want = ("1 output: give one value" if net.n_outputs == 1 else
+                    f"{net.n_outputs} outputs: give one class index or {net.n_outputs} values")
+            raise ConfigError(f"--t has {len(values)} values but the network has {want}")
         T = np.tile(values, (len(X), 1)) if len(values) > 1 else np.repeat(values, len(X))
         text = "--t"
     elif need_target:

@@ -159,3 +159,16 @@ def test_explain_in_the_tutorials_notation_with_weight_decay(saved, capsys):
     code, out, _ = run(capsys, "explain", root / "net.ffbp", root / "data.csv", "--target",
                        "label", "--i", "2", "--j", "3", "--notation", "tutorial")
     assert code == 0 and "W¹₃₄" in out and "indices count from 1" in out
+
+
+def test_t_for_a_network_of_one_output_asks_for_one_value(tmp_path, capsys):
+    """One output: one value, no class index and no plural 'outputs'."""
+    net = ffbp.Network([ffbp.Dense(2, 2), ffbp.Tanh(), ffbp.Dense(2, 1)], seed=0,
+                       dtype=np.float64)
+    ffbp.save(net, tmp_path / "xor.ffbp")
+    pd.DataFrame({"a": [0.0, 1.0], "b": [1.0, 0.0]}).to_csv(tmp_path / "xin.csv", index=False)
+    code, out, err = run(capsys, "explain", tmp_path / "xor.ffbp", tmp_path / "xin.csv",
+                         "--t", "0.5,-1", "--row", "1", "--loss", "mse")
+    assert code == 2 and out == ""
+    assert err.strip() == ("ffbp: error: --t has 2 values but the network has 1 output: "
+                           "give one value"), err
