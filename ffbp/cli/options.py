@@ -137,8 +137,8 @@ TRAIN_OPTIONS: dict[str, Option] = {
                      "MODEL", short="-o"),
     "task": Option(_choice("auto", "classification", "regression"), "auto",
                    "auto (default): classification for a non-numeric target or an integer "
-                   "target with few distinct values (≤ 20, and ≤ 1 per 5 rows), else "
-                   "regression", "TASK"),
+                   "target with few distinct values (≤ 20, and ≤ 1 per 5 rows, though 2 are "
+                   "always allowed), else regression", "TASK"),
     "hidden": Option(_hidden, [64, 32], "hidden layer widths, comma separated; 'none' for no "
                      "hidden layer (default: 64,32)", "W1,W2"),
     "activation": Option(_text, "relu", "hidden activation: relu, tanh, sigmoid, leaky_relu, "

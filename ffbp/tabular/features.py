@@ -36,7 +36,7 @@ from .columns import (
 from .tables import column, separator_hint
 
 #: ``auto`` makes a numeric target a classification when its values are whole numbers with at
-#: most this many distinct values (and at most one per 5 rows).
+#: most this many distinct values (and at most one per 5 rows, though two are always allowed).
 MAX_AUTO_CLASSES = 20
 #: A categorical column with more categories than this gets a warning (an identifier?).
 MANY_CATEGORIES = 100

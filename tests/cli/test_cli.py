@@ -206,6 +206,18 @@ def test_task_inference(values, task):
     assert cli_target.infer_task(pd.Series(values), "auto", "t")[0] == task
 
 
+
+def test_train_help_states_the_class_rule_the_code_applies(capsys):
+    """Two classes are always allowed, however few the rows: 4 rows of 0/1 are classified
+    although 4 // 5 = 0, and --help says so instead of only 'at most one per 5 rows'."""
+    assert cli_target.infer_task(pd.Series([0, 1, 1, 0]), "auto", "t")[0] == "classification"
+    assert cli_target.infer_task(pd.Series([0, 1, 2, 0]), "auto", "t")[0] == "regression"
+    code, out, _ = run(capsys, "train", "--help")
+    text = " ".join(out.split())
+    assert code == 0
+    assert ("integer target with few distinct values (≤ 20, and ≤ 1 per 5 rows, though 2 "
+            "are always allowed), else regression") in text, text
+
 # -- --config ----------------------------------------------------------------------------
 def test_config_file_gives_the_same_model_as_flags(files, capsys, tmp_path):
     flags = ["--hidden", "16,8", "--activation", "tanh", "--optimizer", "sgd", "--lr", "0.05",
