@@ -48,19 +48,23 @@ def check_distinct(outputs, inputs, allowed=()) -> None:
     """Refuse an output that is one of the inputs, or another output.
 
     ``outputs`` and ``inputs``: (label, path) pairs (a None path is skipped, and so is '-',
-    standard input/output); ``allowed``: (output label, input label) pairs that may be one
-    file (a checkpoint written where the run resumed from)."""
-    outputs = [(k, os.fspath(p)) for k, p in outputs if p not in (None, "-")]
+    standard input/output); an output may be a triple (label, path, flag) when its path is
+    made from another option's (the flag to change: the diverged-run model from -o).
+    ``allowed``: (output label, input label) pairs that may be one file (a checkpoint
+    written where the run resumed from)."""
+    outputs = [(k, os.fspath(p), *by) for k, p, *by in outputs if p not in (None, "-")]
     inputs = [(k, os.fspath(p)) for k, p in inputs if p not in (None, "-")]
-    for i, (out_label, out) in enumerate(outputs):
+    for i, (out_label, out, *by) in enumerate(outputs):
         for in_label, source in inputs:
             if (out_label, in_label) not in allowed and same_file(out, source):
                 how = "" if os.path.abspath(out) == os.path.abspath(source) else \
                     " (through a symlink or hard link)"
+                fix = (f"choose another {by[0]} path ({out_label}'s path is made from it)"
+                       if by else f"choose another {out_label or 'output'} path")
                 raise DataError(f"{_named(out_label, out)} is the same file as "
                                 f"{_named(in_label, source)}{how}: writing it would destroy "
-                                f"the input; choose another {out_label or 'output'} path")
-        for other_label, other in outputs[:i]:
+                                f"the input; {fix}")
+        for other_label, other, *_ in outputs[:i]:
             if same_file(out, other):
                 raise DataError(f"{_named(out_label, out)} and {_named(other_label, other)} "
                                 f"are the same file: one would overwrite the other; choose "

@@ -61,11 +61,12 @@ def check_paths(args, opts, checkpoint) -> None:
         raise DataError(f"no such file: {resume}" if not os.path.exists(resume)
                         else f"--resume {resume} is not a file")
     ckpt_label = "--checkpoint" if opts["checkpoint"] else "the Ctrl-C checkpoint"
+    ckpt = (ckpt_label, checkpoint) if opts["checkpoint"] else (ckpt_label, checkpoint, "-o")
     report = opts["report"] and os.path.join(opts["report"], "report.html")
     paths.check_distinct(
-        [("-o", opts["output"]), (ckpt_label, checkpoint), ("--report", report),
+        [("-o", opts["output"]), ckpt, ("--report", report),
          ("--log-file", opts["log_file"]),
-         ("the diverged-run model", diverged_path(opts["output"]))],
+         ("the diverged-run model", diverged_path(opts["output"]), "-o")],
         [("DATA", args.data), ("--config", getattr(args, "config", None)),
          ("--resume", resume)],
         allowed={(ckpt_label, "--resume")})          # resuming and checkpointing in place

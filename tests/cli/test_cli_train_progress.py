@@ -127,6 +127,22 @@ def test_log_file_that_is_an_input_is_refused_before_training(table, capsys, tmp
     assert code == 1 and "cannot write the --log-file" in err
 
 
+
+@pytest.mark.parametrize("data_name, label", [("r.diverged.csv", "the diverged-run model"),
+                                              ("r.csv.ckpt", "the Ctrl-C checkpoint")])
+def test_an_output_named_after_o_that_is_the_input_says_to_change_o(table, capsys, tmp_path,
+                                                                    data_name, label):
+    """The diverged-run model and the Ctrl-C checkpoint take their paths from -o: the
+    remedy names -o, in plain words."""
+    data = tmp_path / data_name
+    data.write_bytes(table.read_bytes())
+    code, out, err = run(capsys, "train", data, "--target", "label",
+                         "-o", tmp_path / "r.csv")
+    assert code == 1 and out == ""
+    assert err == (f"ffbp: error: {label} {data} is the same file as DATA {data}: writing it "
+                   f"would destroy the input; choose another -o path ({label}'s path is made "
+                   f"from it)\n"), err
+
 def test_early_stopping_is_on_with_a_validation_split(table, capsys, tmp_path):
     args = ["train", table, "--target", "label", "--hidden", "8", "--quiet", "--epochs", "400",
             "--lr", "0.05"]
