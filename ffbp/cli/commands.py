@@ -190,9 +190,12 @@ def run_summary(args) -> int:
     training = meta.get("training", {})
     if training:
         opts = training.get("options", {})
+        run, why = training.get("epochs_run"), training.get("stop_reason")
+        done = ("epochs run not recorded" if run is None else f"{run} epoch{'s' * (run != 1)}"
+                f"{' completed' if str(why).startswith('diverged') else ''}")
         print(f"\ntraining: {training.get('data')}, {training.get('rows')} rows + "
-              f"{training.get('validation_rows')} validation; {training.get('epochs_run')} "
-              f"epochs ({training.get('stop_reason')})")
+              f"{training.get('validation_rows')} validation; {done}"
+              f"{f' ({why})' if why else ''}")
         print("options: " + ", ".join(f"{k}={'default' if v is None else v}"
                                       for k, v in opts.items()))
         if training.get("metrics"):

@@ -225,8 +225,8 @@ def train(prepared, opts, comm, checkpoint, report):
         health = GradientHealth(probe=(prepared.X_train[probe],
                                        loss_targets(prepared.y_train[probe], net)))
     hooks, verbose = progress(opts, comm, opts["epochs"])
-    keep = train_report.KeepHistory()       # a diverged run's report needs its history
-    hooks = [*hooks, keep] if opts["report"] and comm.is_root else hooks
+    keep = train_report.KeepHistory()       # a diverged run's model and report need it
+    hooks = [*hooks, keep] if comm.is_root else hooks
     train_data, validation = prepared.training_data, prepared.validation_data
     if opts["distributed"]:         # every rank trains on its own rows (see ffbp.cli.shards)
         train_data = (ArraySource(*train_data, partitioned=True), None)
@@ -242,7 +242,7 @@ def train(prepared, opts, comm, checkpoint, report):
                           distributed=opts["distributed"])
     except DivergenceError as exc:
         if comm.is_root:
-            _keep_diverged(net, exc, opts["output"])
+            _keep_diverged(net, exc, opts["output"], keep.history)
             if opts["report"]:          # when it helps most: say what led to the failure
                 _report_divergence(opts, exc, net, keep.history, health, report)
         raise
@@ -288,12 +288,15 @@ def _is_write_error(exc) -> bool:
     return isinstance(exc, OSError) or type(exc).__name__ == "SafetensorError"
 
 
-def _keep_diverged(net, exc, output) -> None:
-    """Save the last finite weights beside ``output`` and say so in ``exc``'s message."""
+def _keep_diverged(net, exc, output, history) -> None:
+    """Save the last finite weights beside ``output`` (with the epochs completed before the
+    failure) and say so in ``exc``'s message."""
     from ..io import save
 
     where = diverged_path(output)
-    net.metadata["training"]["stop_reason"] = f"diverged: {' '.join(str(exc).split())}"
+    net.metadata["training"].update(
+        epochs_run=history.epochs if history is not None else None,
+        stop_reason=f"diverged: {' '.join(str(exc).split())}")
     try:
         paths.write_file(where, "the last finite weights", lambda p: save(net, p))
     except DataError as error:

@@ -1,0 +1,56 @@
+"""A run of ``ffbp train`` that diverges: the model of its last finite weights, what
+``ffbp summary`` says about it, and the remedies the command suggests."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import re
+
+import numpy as np
+import pytest
+from conftest import require
+
+from ffbp.cli import main
+
+pd = require("pandas", "the command line reads tables with pandas")
+
+
+def run(capsys, *args):
+    code = main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture(scope="module")
+def diverged(tmp_path_factory):
+    """y = (3a − 2b)·1000 + 0.5 trained by full-batch SGD at learning rate 100: it blows up
+    within a few epochs. (the folder, the stderr of train)"""
+    root = tmp_path_factory.mktemp("diverged")
+    X = np.random.default_rng(0).normal(size=(64, 2))
+    pd.DataFrame({"a": X[:, 0], "b": X[:, 1], "y": (3 * X[:, 0] - 2 * X[:, 1]) * 1000 + 0.5}
+                 ).to_csv(root / "reg.csv", index=False)
+    err = io.StringIO()                 # capsys is per test: this runs once for the module
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+        code = main([str(a) for a in ("train", root / "reg.csv", "--target", "y",
+                                      "--optimizer", "sgd", "--lr", "100", "--batch-size",
+                                      "full", "--epochs", "60", "-o", root / "m.ffbp")])
+    assert code == 1 and (root / "m.diverged.ffbp").exists() and not (root / "m.ffbp").exists()
+    return root, err.getvalue()
+
+
+def summary_line(capsys, root, start):
+    code, out, _ = run(capsys, "summary", root / "m.diverged.ffbp")
+    assert code == 0
+    return next(line for line in out.splitlines() if line.startswith(start))
+
+
+def test_summary_of_a_diverged_model_gives_the_epochs_completed(diverged, capsys):
+    root, _ = diverged
+    line = summary_line(capsys, root, "training: ")
+    assert "None" not in line, line
+    found = re.search(r"; (\d+) epochs? completed \(diverged: training diverged at epoch "
+                      r"(\d+), batch 1: ", line)
+    assert found, line
+    # full batch: one step an epoch, so diverging in epoch k leaves k − 1 epochs done
+    assert int(found.group(1)) == int(found.group(2)) - 1 >= 1, line
