@@ -196,11 +196,18 @@ def run_summary(args) -> int:
         print(f"\ntraining: {training.get('data')}, {training.get('rows')} rows + "
               f"{training.get('validation_rows')} validation; {done}"
               f"{f' ({why})' if why else ''}")
-        print("options: " + ", ".join(f"{k}={'default' if v is None else v}"
-                                      for k, v in opts.items()))
+        print("options: " + ", ".join(f"{k}={_option_text(k, v)}" for k, v in opts.items()))
         if training.get("metrics"):
             print(metric_table(training["metrics"]))
     return 0
+
+
+def _option_text(key, value) -> str:
+    """A stored training option as summary shows it: None is the default, except for
+    batch_size, where it is --batch-size full (the default is 32)."""
+    if value is None:
+        return "full" if key == "batch_size" else "default"
+    return str(value)
 
 
 def run_gradcheck(args) -> int:

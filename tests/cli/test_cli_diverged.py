@@ -54,3 +54,10 @@ def test_summary_of_a_diverged_model_gives_the_epochs_completed(diverged, capsys
     assert found, line
     # full batch: one step an epoch, so diverging in epoch k leaves k − 1 epochs done
     assert int(found.group(1)) == int(found.group(2)) - 1 >= 1, line
+
+
+def test_summary_shows_a_full_batch_run_as_full(diverged, capsys):
+    """--batch-size full is stored as None; summary says full, not the default (32)."""
+    root, _ = diverged
+    line = summary_line(capsys, root, "options: ")
+    assert "batch_size=full," in line and "batch_size=default" not in line, line
