@@ -20,6 +20,7 @@ import numpy as np
 
 from . import _container
 from ._version import __version__
+from .checkpoint import FORMAT as CHECKPOINT_FORMAT
 from .errors import FFBPError, ModelFileError, ModelFileWarning  # noqa: F401
 from .layers import LAYER_TYPES
 from .losses import LOSSES, Loss
@@ -76,9 +77,32 @@ def read_header(path) -> dict:
     return _container.guarded(path, "model file", lambda: _header(blob, path)[0])
 
 
+class CheckpointGivenError(ModelFileError):
+    """A checkpoint (``fit(checkpoint=...)``, ``ffbp train``'s ``.ckpt``) where a model file
+    was expected: the state of a run to resume, not a model to load."""
+
+
 def _header(blob, path):
     meta, tensors, checked = _container.decode(blob, path, "model file")
-    return _container.check_document(meta, checked, path, "model file", FORMAT, VERSION), tensors
+    try:
+        doc = _container.check_document(meta, checked, path, "model file", FORMAT, VERSION)
+    except ModelFileError:
+        if _format(meta) == CHECKPOINT_FORMAT:
+            raise CheckpointGivenError(
+                f"{path} is a training checkpoint, not a model file: resume the training "
+                f"from it (fit(..., resume={str(path)!r})), or load a model file written by "
+                f"ffbp.save") from None
+        raise
+    return doc, tensors
+
+
+def _format(meta: dict):
+    """The format the ffbp entry of a container's header declares (None: no such entry)."""
+    try:
+        doc = _container.parse_json(meta.get("ffbp", ""), "the ffbp header entry")
+    except ModelFileError:
+        return None
+    return doc.get("format") if isinstance(doc, dict) else None
 
 
 def _check_arguments(args: dict, config: dict, where: str) -> None:

@@ -11,7 +11,7 @@ import json
 import math
 import sys
 
-from ..errors import DataError, FFBPError
+from ..errors import DataError, FFBPError, ModelFileError
 from ..tabular.fitting import finish_metrics, metric_sums  # noqa: F401  (train.py's too)
 from ..tabular.model import (  # noqa: F401  (train.py uses them as commands.<name>)
     FORMAT as CLI_FORMAT,
@@ -29,9 +29,15 @@ GRADCHECK_TOL = 1e-6
 def load_model(path, need_preprocessing=True):
     """The model at ``path``: a ``TableModel`` when it has a table preprocessing (always,
     with ``need_preprocessing``), else the plain ``Network``."""
-    from ..io import load
+    from ..io import CheckpointGivenError, load
 
-    net = load(path)
+    try:
+        net = load(path)
+    except CheckpointGivenError:
+        raise ModelFileError(f"{path} is a training checkpoint, not a model file: resume the "
+                             f"training from it with 'ffbp train' and the same data and "
+                             f"options plus --resume {path}, or give the model file that "
+                             f"'ffbp train' wrote (-o)") from None
     meta = net.metadata
     if isinstance(net, TableModel) or not (need_preprocessing or "ffbp_cli" in meta):
         return net
@@ -151,8 +157,8 @@ def evaluation_text(m: dict, task: str) -> str:
 def run_summary(args) -> int:
     from ..io import read_header
 
+    net = load_model(args.model, need_preprocessing=False)     # says what a checkpoint is
     header = read_header(args.model)
-    net = load_model(args.model, need_preprocessing=False)
     meta = net.metadata
     if args.json:
         print(json_text({k: header[k] for k in ("ffbp_version", "dtype", "layers", "loss",

@@ -308,6 +308,22 @@ def test_entry_point_trains(files, tmp_path):
     assert ffbp.load(tmp_path / "m.ffbp").metadata["target"]["name"] == "label"
 
 
+
+def test_a_checkpoint_given_as_the_model_says_what_it_is_and_what_to_do(files, capsys,
+                                                                       tmp_path):
+    ckpt = tmp_path / "run.ckpt"
+    assert run(capsys, "train", files["train_csv"], "--target", "label", "--drop", "y",
+               "--epochs", "1", "--checkpoint", ckpt, "-o", tmp_path / "m.ffbp")[0] == 0
+    want = (f"ffbp: error: {ckpt} is a training checkpoint, not a model file: resume the "
+            f"training from it with 'ffbp train' and the same data and options plus --resume "
+            f"{ckpt}, or give the model file that 'ffbp train' wrote (-o)\n")
+    for command in (["predict", ckpt, files["test_csv"]], ["summary", ckpt]):
+        code, out, err = run(capsys, *command)
+        assert (code, out, err) == (1, "", want), err
+    with pytest.raises(ffbp.ModelFileError, match=r"is a training checkpoint, not a model "
+                       r"file: resume the training from it \(fit\(\.\.\., resume="):
+        ffbp.load(ckpt)
+
 # -- errors: one line on stderr, the right exit code, no traceback -------------------------
 def _bad_inputs(root: Path, files, classifier):
     (root / "empty.csv").write_text("")
