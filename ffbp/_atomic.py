@@ -12,7 +12,10 @@ import os
 import re
 import secrets
 import socket
+import stat
 import time
+
+from .errors import DataError
 
 #: A temporary left by a save that never finished is removed by the next save into the same
 #: folder when its writer (same host) is no longer running, or when it has not been
@@ -91,10 +94,28 @@ def _create_temporary(folder: str) -> str:
         return tmp
 
 
+def special_kind(mode: int) -> str | None:
+    """What a file of ``st_mode`` is when it is a device, a named pipe or a socket (a rename
+    over it would put a regular file in its place), else None."""
+    return ("a character device" if stat.S_ISCHR(mode) else
+            "a block device" if stat.S_ISBLK(mode) else
+            "a named pipe" if stat.S_ISFIFO(mode) else
+            "a socket" if stat.S_ISSOCK(mode) else None)
+
+
 def atomic_write(path, write) -> None:
     """Call ``write(tmp_path)``, fsync, then rename over ``path``: all or nothing. First
-    removes stale temporaries of killed saves from the folder."""
+    removes stale temporaries of killed saves from the folder. A ``path`` that is a device,
+    a named pipe or a socket is refused before anything is written: the rename would
+    replace it (``ffbp.save(net, "/dev/null")`` run as root would replace the system's)."""
     path = os.fspath(path)
+    try:
+        kind = special_kind(os.lstat(path).st_mode)
+    except OSError:
+        kind = None                         # no such file yet (or unreadable: rename decides)
+    if kind is not None:
+        raise DataError(f"cannot write to {path}: it is {kind}, and ffbp writes a new file "
+                        f"in its place (atomically); give a file name")
     folder = os.path.dirname(os.path.abspath(path))
     remove_stale_temporaries(folder)
     tmp = _create_temporary(folder)

@@ -18,6 +18,7 @@ import shutil
 import stat
 import tempfile
 
+from .._atomic import special_kind
 from ..errors import DataError
 
 #: Prefix of the temporary files and folders written next to an output before the rename.
@@ -93,10 +94,7 @@ def check_writable(path, what, replaced=True) -> None:
         raise DataError(f"cannot write {what} to {path}: it is a directory (give a file name)")
     st = _stat(path)
     if replaced and st is not None and not stat.S_ISREG(st.st_mode):
-        kind = ("a character device" if stat.S_ISCHR(st.st_mode) else
-                "a block device" if stat.S_ISBLK(st.st_mode) else
-                "a named pipe" if stat.S_ISFIFO(st.st_mode) else
-                "a socket" if stat.S_ISSOCK(st.st_mode) else "not a regular file")
+        kind = special_kind(st.st_mode) or "not a regular file"
         raise DataError(f"cannot write {what} to {path}: it is {kind}, and ffbp writes a "
                         f"new file in its place (atomically); give a file name")
     folder = os.path.dirname(os.path.abspath(path))

@@ -119,3 +119,20 @@ def test_a_failed_save_leaves_the_previous_file_intact(rng, tmp_path, monkeypatc
         ffbp.save(net, path)
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["m.ffbp"]     # no temporary left behind
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "mkfifo"), reason="named pipes are POSIX")
+def test_a_save_onto_a_named_pipe_is_refused_and_the_pipe_kept(tmp_path):
+    """Saves rename a new file over their path: over a named pipe (or a device such as
+    /dev/null) that would put a regular file in its place, so the library refuses, as the
+    command does, before writing anything (no temporary is left either)."""
+    import os
+    import stat
+
+    pipe = tmp_path / "out.ffbp"
+    os.mkfifo(pipe)
+    net = ffbp.mlp(2, [3], 1)
+    with pytest.raises(ffbp.DataError, match=r"cannot write to .*out\.ffbp: it is a named pipe"):
+        ffbp.save(net, pipe)
+    assert stat.S_ISFIFO(os.lstat(pipe).st_mode)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.ffbp"]
