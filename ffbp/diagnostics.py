@@ -52,9 +52,9 @@ REMEDIES = {
     "dead": "lower the learning rate, use LeakyReLU or ELU, he_normal initialisation or "
             "BatchNorm",
 }
-REMEDIES["nonfinite"] = REMEDIES["exploding"]
-REMEDIES["all_dead"] = REMEDIES["dead"]
-REMEDIES["large_gradient"] = REMEDIES["exploding"]
+#: Kinds of problem whose remedy is another kind's.
+SAME_REMEDY = {"nonfinite": "exploding", "all_dead": "dead", "large_gradient": "exploding"}
+REMEDIES.update({kind: REMEDIES[same] for kind, same in SAME_REMEDY.items()})
 
 
 class GradientHealthWarning(UserWarning):
@@ -87,6 +87,9 @@ class GradientHealth(Callback):
         vanishing, max_update_ratio, max_growth, saturation, dead, max_gradient_ratio: the
             thresholds (the last: a batch's raw ‖∂E/∂W‖ above this many times ‖W‖).
         warn: also emit Python warnings (the messages are recorded either way).
+        remedies: the remedy of each kind of problem, by the keys of ``REMEDIES`` but those
+            of ``SAME_REMEDY`` (Python's spelling, the default for any key not given): a
+            program speaking to its own users passes its own (``ffbp train``: its flags).
 
     Recorded (lists for plotting): ``steps`` (epoch, batch) of each measurement with
     ``update_norms[name]``, ``update_ratios[name]``, ``raw_gradient_norms[name]`` (before
@@ -97,8 +100,9 @@ class GradientHealth(Callback):
     def __init__(self, probe=None, every: int | None = None, *, vanishing: float = 1e-3,
                  max_update_ratio: float = 1.0, max_growth: float = 1e3,
                  saturation: float = 0.5, dead: float = 0.5, max_gradient_ratio: float = 1e3,
-                 warn: bool = True):
+                 warn: bool = True, remedies: dict | None = None):
         self.probe, self.every, self.warn = probe, every, warn
+        self.remedies = {**REMEDIES, **(remedies or {})}
         self.vanishing, self.max_update_ratio = vanishing, max_update_ratio
         self.max_gradient_ratio = max_gradient_ratio
         self.max_growth, self.saturation_limit, self.dead_limit = max_growth, saturation, dead
@@ -275,8 +279,9 @@ class GradientHealth(Callback):
         if not new:
             return
         self._warned.update((kind, key) for key, _ in new)
+        remedy = remedy or kind
         message = (f"{where}: {template.format(', '.join(text for _, text in new))}. "
-                   f"Remedies: {REMEDIES[remedy or kind]}.")
+                   f"Remedies: {self.remedies[SAME_REMEDY.get(remedy, remedy)]}.")
         self.messages.append(message)
         if self.warn:
             warnings.warn(message, GradientHealthWarning, stacklevel=4)

@@ -30,8 +30,21 @@ REMEDIES = ("lower the learning rate, clip the gradients (e.g. clip_norm=1.0), a
             "normalisation, use ReLU instead of a saturating activation, or add weight decay")
 
 
+def divergence_message(epoch: int, batch: int, what: str, remedies: str = REMEDIES) -> str:
+    """What a run that diverged in ``epoch``, ``batch`` (from 0) because ``what`` says, with
+    ``remedies`` to try: ``REMEDIES`` (Python's spelling) unless the caller gives its own
+    (``ffbp train``: its flags)."""
+    return (f"training diverged at epoch {epoch + 1}, batch {batch + 1}: {what}; the weights "
+            f"of the last finite step are kept. Try: {remedies}")
+
+
 class DivergenceError(FFBPError, ArithmeticError):
-    """The loss or an update became NaN or inf; the weights of the last finite step are kept."""
+    """The loss or an update became NaN or inf; the weights of the last finite step are kept.
+
+    ``where``: (epoch, batch, what) when ``fit`` raised it, so that a program speaking to its
+    own users can say it with its own remedies (``divergence_message``); else None."""
+
+    where = None
 
 
 class TrainingInterrupted(KeyboardInterrupt):
@@ -356,10 +369,11 @@ class _Trainer:
         where = self.net.locate(np.flatnonzero(~np.isfinite(self.net.flat_grads)))
         what = f"the loss became {value}" if not math.isfinite(value) else \
             f"the update of {where} became NaN or inf"
-        message = (f"training diverged at epoch {epoch + 1}, batch {batch + 1}: {what}; the "
-                   f"weights of the last finite step are kept. Try: {REMEDIES}")
+        message = divergence_message(epoch, batch, what)
         if self.on_nan == "raise":
-            raise DivergenceError(message)
+            error = DivergenceError(message)
+            error.where = (epoch, batch, what)
+            raise error
         warnings.warn(message, RuntimeWarning, stacklevel=4)
         self.history.stop_reason = f"diverged at epoch {epoch + 1}, batch {batch + 1}"
         return True

@@ -17,6 +17,7 @@ from ..data import ArraySource
 from ..distributed import Comm, world
 from ..errors import DataError, FFBPError
 from ..tabular import prepare
+from ..training import divergence_message
 from . import data, options, paths, shards, train_report
 from .commands import (
     finish_metrics,
@@ -26,6 +27,25 @@ from .commands import (
     metric_table,
 )
 from .progress import CsvLog, EpochLines
+
+#: The remedies of a diverged run (``ffbp.training.REMEDIES``) and of the gradient-health
+#: warnings (``ffbp.diagnostics.REMEDIES``) in the command's flags. The command has no batch
+#: normalisation and standardises the inputs itself, so it does not suggest either.
+DIVERGENCE_REMEDIES = ("lower the learning rate (--lr), clip the gradients (e.g. --clip-norm "
+                       "1.0), use ReLU instead of a saturating activation (--activation relu), "
+                       "or add weight decay (e.g. --weight-decay 1e-4)")
+HEALTH_REMEDIES = {
+    "vanishing": "use --activation relu (--init auto then draws he_normal weights), or fewer "
+                 "hidden layers (--hidden); avoid deep stacks of sigmoid/tanh with small "
+                 "initial weights",
+    "vanishing_relu": "use --init he_normal (small initial weights shrink δ layer by layer), "
+                      "or fewer hidden layers (--hidden)",
+    "saturated": "use --activation relu, or draw smaller initial weights (--init small_normal)",
+    "exploding": "lower the learning rate (--lr), clip the gradients (--clip-norm 1.0) and add "
+                 "weight decay (--weight-decay 1e-4)",
+    "dead": "lower the learning rate (--lr), use --activation leaky_relu or elu, or --init "
+            "he_normal",
+}
 
 
 # -- building ----------------------------------------------------------------------------
@@ -223,7 +243,8 @@ def train(prepared, opts, comm, checkpoint, report):
 
         probe = slice(0, min(256, len(prepared.X_train)))   # a fixed batch, epoch to epoch
         health = GradientHealth(probe=(prepared.X_train[probe],
-                                       loss_targets(prepared.y_train[probe], net)))
+                                       loss_targets(prepared.y_train[probe], net)),
+                                remedies=HEALTH_REMEDIES)
     hooks, verbose = progress(opts, comm, opts["epochs"])
     keep = train_report.KeepHistory()       # a diverged run's model and report need it
     hooks = [*hooks, keep] if comm.is_root else hooks
@@ -241,6 +262,8 @@ def train(prepared, opts, comm, checkpoint, report):
                           resume=opts["resume"], callbacks=[*hooks, health] if health else hooks,
                           distributed=opts["distributed"])
     except DivergenceError as exc:
+        if exc.where is not None:               # said with the command's own remedies
+            exc.args = (divergence_message(*exc.where, DIVERGENCE_REMEDIES),)
         if comm.is_root:
             _keep_diverged(net, exc, opts["output"], keep.history)
             if opts["report"]:          # when it helps most: say what led to the failure

@@ -61,3 +61,28 @@ def test_summary_shows_a_full_batch_run_as_full(diverged, capsys):
     root, _ = diverged
     line = summary_line(capsys, root, "options: ")
     assert "batch_size=full," in line and "batch_size=default" not in line, line
+
+
+def test_train_gives_its_remedies_in_its_own_flags(diverged):
+    root, err = diverged
+    lines = err.strip().splitlines()
+    error = lines[-1]
+    assert error.startswith("ffbp: error: training diverged at epoch "), err
+    assert error.endswith(
+        f"the weights of the last finite step are kept: they are saved in "
+        f"{root / 'm.diverged.ffbp'} ({root / 'm.ffbp'} was not written). Try: lower the "
+        f"learning rate (--lr), clip the gradients (e.g. --clip-norm 1.0), use ReLU instead "
+        f"of a saturating activation (--activation relu), or add weight decay (e.g. "
+        f"--weight-decay 1e-4)"), error
+    warned = [line for line in lines if line.startswith("ffbp: warning: ")]
+    # the first full-batch step at learning rate 100 already moves every weight matrix by
+    # more than its size: "exploding", whose remedy the NaN/inf and raw-gradient kinds share
+    assert warned and "one update moved" in warned[0], err
+    assert all(line.endswith(
+        "Remedies: lower the learning rate (--lr), clip the gradients (--clip-norm 1.0) and "
+        "add weight decay (--weight-decay 1e-4).") for line in warned), err
+    for python in ("clip_norm=", "weight_decay=", "optimizer=", "clip_by_global_norm"):
+        assert python not in err, err
+    # the model of the diverged run keeps the same words
+    assert "(e.g. --clip-norm 1.0)" in (root / "m.diverged.ffbp").read_bytes().decode(
+        "utf-8", "replace")

@@ -216,3 +216,35 @@ def test_exploding_gradients_are_reported_even_when_clipping_hides_them():
     first = health.raw_gradient_norms["layer2.W"][0]
     assert first > 1e3 * np.linalg.norm(health.net.layers[2].W.value)
     assert any(issubclass(w.category, GradientHealthWarning) for w in caught)
+
+
+def test_remedies_are_in_pythons_spelling_unless_the_caller_gives_its_own():
+    """fit and GradientHealth name Python's keywords; a program passing its own remedies
+    (ffbp train: its flags) gets them for every kind, also those sharing a remedy."""
+    def diverge(health):
+        net = ffbp.Network([ffbp.Dense(4, 16), ffbp.ReLU(), ffbp.Dense(16, 1)], seed=0)
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            with pytest.raises(ffbp.DivergenceError) as caught:
+                net.fit(X, Y * 1e3, loss="mse", optimizer=ffbp.optim.sgd(1.0), epochs=30,
+                        batch_size=32, seed=0, verbose=False, callbacks=[health])
+        return caught.value
+
+    error = diverge(python := GradientHealth(every=1))
+    assert str(error).endswith(
+        "Try: lower the learning rate, clip the gradients (e.g. clip_norm=1.0), add batch "
+        "normalisation, use ReLU instead of a saturating activation, or add weight decay")
+    epoch, batch, what = error.where
+    assert str(error).startswith(f"training diverged at epoch {epoch + 1}, batch {batch + 1}: "
+                                 f"{what}; the weights of the last finite step are kept. ")
+    assert python.messages and all(m.endswith(
+        "Remedies: lower the learning rate, clip the gradients (optimizer=...(clip_norm=1.0), "
+        "ffbp.optim.clip_by_global_norm) and add weight decay (weight_decay=1e-4).")
+        for m in python.messages), python.messages
+
+    # "exploding" (an update larger than the weights) and "large_gradient", which shares its
+    # remedy: both say the caller's
+    diverge(own := GradientHealth(every=1, remedies={"exploding": "turn it down"}))
+    assert any("one update moved" in m for m in own.messages), own.messages
+    assert any("exploding gradients:" in m for m in own.messages), own.messages
+    assert all(m.endswith("Remedies: turn it down.") for m in own.messages), own.messages
