@@ -22,38 +22,9 @@ from . import distributed as mpi
 from ._validation import check_keywords, check_positive, check_seed, lookup
 from .callbacks import CallbackList, EarlyStopping, LossTolerance, ProgressBar
 from .data import is_source
-from .errors import ConfigError, FFBPError
+from .errors import ConfigError, DivergenceError, TrainingInterrupted, divergence_message
 from .history import History
 from .optim import GradientTransformation, apply_updates, gd
-
-REMEDIES = ("lower the learning rate, clip the gradients (e.g. clip_norm=1.0), add batch "
-            "normalisation, use ReLU instead of a saturating activation, or add weight decay")
-
-
-def divergence_message(epoch: int, batch: int, what: str, remedies: str = REMEDIES) -> str:
-    """What a run that diverged in ``epoch``, ``batch`` (from 0) because ``what`` says, with
-    ``remedies`` to try: ``REMEDIES`` (Python's spelling) unless the caller gives its own
-    (``ffbp train``: its flags)."""
-    return (f"training diverged at epoch {epoch + 1}, batch {batch + 1}: {what}; the weights "
-            f"of the last finite step are kept. Try: {remedies}")
-
-
-class DivergenceError(FFBPError, ArithmeticError):
-    """The loss or an update became NaN or inf; the weights of the last finite step are kept.
-
-    ``where``: (epoch, batch, what) when ``fit`` raised it, so that a program speaking to its
-    own users can say it with its own remedies (``divergence_message``); else None."""
-
-    where = None
-
-
-class TrainingInterrupted(KeyboardInterrupt):
-    """Ctrl-C during ``fit``: the current batch was finished (and a checkpoint written when
-    ``checkpoint`` was given). ``history`` and ``checkpoint`` say what was kept."""
-
-    def __init__(self, message, history, checkpoint):
-        super().__init__(message)
-        self.history, self.checkpoint = history, checkpoint
 
 
 def fit(net, X, y=None, loss="mse", optimizer=None, *, epochs: int = 100, batch_size=32,

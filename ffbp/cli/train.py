@@ -15,9 +15,8 @@ from .. import losses as _losses
 from .._validation import lookup
 from ..data import ArraySource
 from ..distributed import Comm, world
-from ..errors import DataError, FFBPError
+from ..errors import DataError, FFBPError, divergence_message
 from ..tabular import prepare
-from ..training import divergence_message
 from . import data, options, paths, shards, train_report
 from .commands import (
     finish_metrics,
@@ -28,7 +27,7 @@ from .commands import (
 )
 from .progress import CsvLog, EpochLines
 
-#: The remedies of a diverged run (``ffbp.training.REMEDIES``) and of the gradient-health
+#: The remedies of a diverged run (``ffbp.errors.REMEDIES``) and of the gradient-health
 #: warnings (``ffbp.diagnostics.REMEDIES``) in the command's flags. The command has no batch
 #: normalisation and standardises the inputs itself, so it does not suggest either.
 DIVERGENCE_REMEDIES = ("lower the learning rate (--lr), clip the gradients (e.g. --clip-norm "
