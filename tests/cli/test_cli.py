@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from cli_kit import one_line_error, run
 from conftest import require, skip_unless
 
 import ffbp
@@ -39,12 +40,6 @@ def make_table(n: int, seed: int):
                          "y": 3 * x1 - 0.5 * x2 + shift + 10})
 
 
-def run(capsys, *args):
-    """main(args) in-process: (exit code, stdout, stderr)."""
-    code = main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return code, out, err
-
 
 @pytest.fixture(scope="module")
 def files(tmp_path_factory):
@@ -71,12 +66,6 @@ def classifier(files):
     assert code == 0
     return path
 
-
-def one_line_error(err: str) -> str:
-    lines = err.strip().splitlines()
-    assert len(lines) == 1, err
-    assert lines[0].startswith("ffbp: error: ") and "Traceback" not in err
-    return lines[0]
 
 
 # -- round trips -----------------------------------------------------------------------

@@ -9,17 +9,13 @@ import re
 
 import numpy as np
 import pytest
+from cli_kit import run
 from conftest import require
 
 from ffbp.cli import main
 
 pd = require("pandas", "the command line reads tables with pandas")
 
-
-def run(capsys, *args):
-    code = main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture(scope="module")

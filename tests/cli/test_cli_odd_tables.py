@@ -11,9 +11,8 @@ import sys
 
 import numpy as np
 import pytest
+from cli_kit import one_line_error, run
 from conftest import require
-
-from ffbp.cli import main
 
 pd = require("pandas", "the command line reads tables with pandas")
 pa = require("pyarrow", "the command line reads Parquet with pyarrow")
@@ -22,17 +21,6 @@ pq = require("pyarrow.parquet", "the command line reads Parquet with pyarrow")
 FAST = ["--epochs", "2", "--hidden", "4", "--quiet", "--no-diagnostics"]
 
 
-def run(capsys, *args):
-    code = main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def one_line_error(err: str) -> str:
-    lines = err.strip().splitlines()
-    assert len(lines) == 1, err
-    assert lines[0].startswith("ffbp: error: ") and "Traceback" not in err
-    return lines[0]
 
 
 def small_table(n=40, seed=0):

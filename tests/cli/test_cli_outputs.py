@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from cli_kit import one_line_error, run
 from conftest import require
 
 import ffbp
@@ -28,18 +29,6 @@ resource = require("resource", "full disks are simulated with RLIMIT_FSIZE (POSI
 FAST = ["--epochs", "2", "--hidden", "4", "--quiet", "--no-diagnostics"]
 
 
-def run(capsys, *args):
-    code = main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def one_line_error(err: str) -> str:
-    lines = err.strip().splitlines()
-    assert len(lines) == 1, err
-    assert lines[0].startswith("ffbp: error: ") and "Traceback" not in err
-    assert ".ffbp-" not in lines[0] and ".tmp" not in lines[0], lines[0]   # never a temp file
-    return lines[0]
 
 
 def leftovers(folder) -> list[str]:

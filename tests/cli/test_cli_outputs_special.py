@@ -11,9 +11,8 @@ import stat
 
 import numpy as np
 import pytest
+from cli_kit import run
 from conftest import require
-
-from ffbp.cli import main
 
 pd = require("pandas", "the command line reads tables with pandas")
 if not hasattr(os, "mkfifo"):
@@ -21,11 +20,6 @@ if not hasattr(os, "mkfifo"):
 
 FAST = ["--epochs", "2", "--hidden", "4", "--quiet", "--no-diagnostics"]
 
-
-def run(capsys, *args):
-    code = main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture

@@ -12,18 +12,13 @@ import sys
 
 import numpy as np
 import pytest
+from cli_kit import run
 from conftest import require
 
 import ffbp
-from ffbp.cli import main
 
 pd = require("pandas", "the command line reads tables with pandas")
 
-
-def run(capsys, *args):
-    code = main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture(scope="module")
