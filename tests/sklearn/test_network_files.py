@@ -54,3 +54,26 @@ def test_the_loaded_binary_network_decides_a_half_as_scikit_learn_does(tmp_path)
     path = tmp_path / "half.ffbp"
     ffbp.save(est.network_, path)
     np.testing.assert_array_equal(ffbp.load(path).predict(X), np.zeros(len(X), int))
+
+
+def test_estimators_pickled_by_the_previous_code_unpickle_and_predict_the_same():
+    """tests/sklearn/fixtures/estimators_a884f38.pkl holds four small fitted estimators and
+    their predictions, pickled by ffbp at commit a884f38, when the losses lived in
+    ffbp.sklearn._losses (written by `git archive a884f38 ffbp` into a scratch folder, then
+    fitting MLPClassifier / MLPRegressor(hidden_layer_sizes=(3,), max_iter=5,
+    random_state=0) on 12 rows and pickling {"X": X, "estimators": {name: (est, predict)}})."""
+    import pickle
+    from pathlib import Path
+
+    path = Path(__file__).parent / "fixtures" / "estimators_a884f38.pkl"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")            # another scikit-learn version's pickle
+        data = pickle.loads(path.read_bytes())
+    assert sorted(data["estimators"]) == ["binary", "multi-class", "poisson", "squared error"]
+    for name, (est, predicted) in data["estimators"].items():
+        if name in ("binary", "multi-class"):
+            np.testing.assert_array_equal(est.predict(data["X"]), predicted)
+        else:   # float64 sums of 3-4 products, possibly rounded in another order by this
+            # machine's BLAS than by the one that wrote the file: a few ulps at most
+            np.testing.assert_allclose(est.predict(data["X"]), predicted, rtol=1e-12,
+                                       atol=1e-15)
