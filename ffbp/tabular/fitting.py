@@ -56,15 +56,20 @@ TASKS = ("auto", "classification", "regression")
 
 
 def column_names(value, name) -> list[str]:
-    """``categorical`` or ``drop``: one column name, or a list of them (None: none)."""
+    """``categorical`` or ``drop``: one column name, or any collection of them (a list, a
+    set, ``df.columns[...]``, an array of names; None: none)."""
     if value is None:
         return []
     if isinstance(value, str):                  # one name, not its letters
         return [value]
-    if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
-        return list(value)
+    try:
+        names = list(value)
+    except TypeError:
+        names = None
+    if names is not None and all(isinstance(v, str) for v in names):
+        return names
     raise ConfigError(f"{name} must be a column name or a list of column names, got "
-                      f"{value!r}")
+                      f"{value!r:.200}")
 
 
 def check_values(o: dict) -> None:

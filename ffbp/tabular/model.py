@@ -222,7 +222,7 @@ class TableModel(Network):
         """A DataFrame of the ``keep`` columns copied through, ``prediction``, and for a
         probabilistic classifier ``proba_<class>`` per class (what ``ffbp predict``
         writes). ``keep``: a column name or a list of them."""
-        keep = [keep] if isinstance(keep, str) else list(keep or ())
+        keep = [keep] if isinstance(keep, str) else [] if keep is None else list(keep)
         df, label = as_frame(table)
         names = ["prediction"] + ([f"proba_{c}" for c in self.classes]
                                   if self.task == "classification" else [])

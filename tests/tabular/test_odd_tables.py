@@ -110,7 +110,7 @@ def test_one_column_name_is_a_column_not_its_letters():
     assert model.input_names == ["a", "b", "color=green", "color=red", "code"]
 
 
-@pytest.mark.parametrize("value", [3, ["code", 3], {"code"}])
+@pytest.mark.parametrize("value", [3, ["code", 3], {"code": 1}.items()])
 def test_column_lists_must_hold_names(value):
     with pytest.raises(ConfigError, match="^categorical must be a column name or a list of "
                                           "column names"):
@@ -371,3 +371,17 @@ def test_pandas_warnings_while_reading_a_csv_still_reach_the_user(tmp_path):
     with pytest.warns(pd.errors.DtypeWarning, match="mixed types"):
         df = read_table(tmp_path / "t.csv")
     assert len(df) == 300_001 and df["c"].iloc[-1] == "x"
+
+
+def test_column_collections_of_any_kind_name_their_columns():
+    """A pandas Index (df.columns[...]), an array of names, a set or a generator names the
+    columns as a list does, for fit_table's categorical/drop and predict_table's keep."""
+    df = coded_table()
+    want = ffbp.fit_table(df, target="y", epochs=1, categorical=["code"], drop=["color"])
+    for cat, drop in [(df.columns[[4]], df.columns[[2]]), (np.array(["code"]), {"color"}),
+                      ((c for c in ["code"]), ("color",))]:
+        model = ffbp.fit_table(df, target="y", epochs=1, categorical=cat, drop=drop)
+        assert model.input_names == want.input_names
+    for keep in (df.columns[[0]], np.array(["a"]), ["a"]):
+        out = want.predict_table(df, keep=keep)
+        assert list(out.columns[:1]) == ["a"] and out["a"].tolist() == df["a"].tolist()
