@@ -5,6 +5,7 @@ Rows in messages are counted from 1, after the header.
 
 from __future__ import annotations
 
+import decimal
 import math
 import re
 
@@ -24,11 +25,18 @@ def pandas():
 
 
 def plain(value):
-    """A JSON-able Python scalar for a table value (whole-number floats become ints)."""
+    """A JSON-able Python scalar for a table value (whole-number floats become ints; a
+    DECIMAL value becomes the int or float a CSV of it reads as, when that keeps its value,
+    so that a Parquet file and a CSV of one table have the same labels and categories)."""
     if isinstance(value, np.generic):          # a NumPy scalar: its Python value
         value = value.item()
     if isinstance(value, bool) or isinstance(value, str) or isinstance(value, int):
         return value
+    if isinstance(value, decimal.Decimal) and value.is_finite():
+        if value == value.to_integral_value():
+            return int(value)
+        if decimal.Decimal(repr(float(value))) == value:
+            value = float(value)
     if isinstance(value, float):
         return int(value) if value.is_integer() else value
     return str(value)

@@ -208,6 +208,27 @@ def test_a_decimal_column_is_numeric_as_in_a_csv(tmp_path):
                                       model.predict_proba(tmp_path / "t.parquet"))
 
 
+def test_a_decimal_target_has_the_classes_of_the_same_csv(tmp_path):
+    """Integer classes stored as DECIMAL(5,0) in Parquet are the numbers 1..12 in numeric
+    order, as the same table's CSV gives them, not the text '1', '10', '11', ... (which
+    reorders the outputs, the probabilities and the proba_ columns)."""
+    import decimal
+
+    pq = require("pyarrow.parquet", "Parquet files")
+    df = small_table(n=72)
+    labels = [i % 12 + 1 for i in range(72)]
+    pq.write_table(pa.table({"a": df["a"], "b": df["b"], "k": pa.array(
+        [decimal.Decimal(v) for v in labels], type=pa.decimal128(5, 0))}),
+        tmp_path / "t.parquet")
+    df.assign(k=labels)[["a", "b", "k"]].to_csv(tmp_path / "t.csv", index=False)
+    models = [ffbp.fit_table(tmp_path / name, target="k", hidden=[4], epochs=2,
+                             validation_split=0, task="classification")
+              for name in ("t.parquet", "t.csv")]
+    assert models[0].classes == models[1].classes == list(range(1, 13))
+    np.testing.assert_array_equal(models[0].predict_proba(tmp_path / "t.csv"),
+                                  models[1].predict_proba(tmp_path / "t.csv"))
+
+
 def test_integer_labels_beyond_int64_keep_their_values(tmp_path):
     # 21-digit identifiers as classes: 2**70 + k are one number in float64, five labels here
     labels = [2**70 + k for k in range(5)]
