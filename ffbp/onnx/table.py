@@ -237,9 +237,10 @@ def table_feeds(net, df, missing_text: str = "") -> dict:
             feeds[f["name"]] = numbers(series, f["name"], "the table")[:, None]
         else:
             categories = [str(c) for c in f["categories"]]
-            index = KeyIndex(categories)
+            index = KeyIndex(categories, f.get("text"))
             feeds[f["name"]] = np.array(
                 [missing_text if k is None else
-                 k if (j := index.get(k)) is None else categories[j]
-                 for k in category_keys(series)], dtype=object)[:, None]
+                 k if (j := index.get(k, isinstance(v, str))) is None else categories[j]
+                 for k, v in zip(category_keys(series), series.tolist(), strict=True)],
+                dtype=object)[:, None]
     return feeds

@@ -80,20 +80,37 @@ def number_key(k: str) -> str:
 
 class KeyIndex:
     """The position of each of ``keys`` (category or class keys of a model), found by a
-    value's key: the key itself, or else the number it spells. Whether pandas reads a
-    column of codes "01", "02" as text or as the numbers 1, 2 depends on the other values
-    in the file (one "A1" keeps them text) and on the format (Parquet keeps text), so the
-    rows of one table must find the same category either way."""
+    value's key: the key itself, or else the number, boolean or date it spells. Whether
+    pandas reads a column of codes "01", "02" as text or as the numbers 1, 2 depends on the
+    other values in the file (one "A1" keeps them text) and on the format (Parquet keeps
+    text), so the rows of one table must find the same category either way.
 
-    def __init__(self, keys):
+    The loose match is made across that boundary only: ``text`` says which keys were learnt
+    from text (one bool for all, a list like ``keys``, or None where a model does not
+    record it), and a text value is never matched loosely to a text key ("1.10" is not
+    "1.1", nor "001" "01": two spellings in one reader's text are two values)."""
+
+    def __init__(self, keys, text=None):
         self.exact = {k: i for i, k in enumerate(keys)}
+        self.text = list(text) if isinstance(text, (list, tuple)) else [text] * len(keys)
         self.loose = {}
         for k, i in self.exact.items():
             self.loose.setdefault(number_key(k), i)
 
-    def get(self, k: str):
+    def get(self, k: str, value_is_text: bool = False):
         i = self.exact.get(k)
-        return self.loose.get(number_key(k)) if i is None else i
+        if i is not None:
+            return i
+        i = self.loose.get(number_key(k))
+        return None if i is None or (value_is_text and self.text[i]) else i
+
+
+def is_text_column(series) -> bool:
+    """Whether every present value of ``series`` is a string (what a CSV reader leaves as
+    text, a Parquet string column, a DataFrame's str objects)."""
+    from pandas.api.types import infer_dtype
+
+    return infer_dtype(series, skipna=True) == "string"
 
 
 def is_numeric_column(series) -> bool:

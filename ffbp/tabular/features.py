@@ -28,6 +28,7 @@ from .columns import (
     category_keys,
     first_index,
     is_numeric_column,
+    is_text_column,
     numbers,
     pandas,
     row_number,
@@ -95,7 +96,7 @@ def summarize_features(df, target, categorical, drop, path, numeric=None) -> lis
             continue
         specs.append({"name": name, "kind": "categorical",
                       "categories": {k for k in category_keys(series) if k is not None},
-                      "missing": n_missing > 0,
+                      "missing": n_missing > 0, "text": is_text_column(series),
                       "typos": None if is_numeric_column(series) or name in categorical
                       else typo_summary(series)})
     return specs
@@ -161,8 +162,11 @@ def merge_features(parts: list[list[dict]]) -> list[dict]:
         if len(categories) > MANY_CATEGORIES:
             warn(f"column {name!r} has {len(categories)} distinct values and becomes as many "
                  f"inputs; if it is an identifier, leave it out with --drop {name}")
+        # "text": the categories were learnt from strings in every part (KeyIndex matches
+        # other text to them exactly)
         specs.append({"name": name, "kind": "categorical", "categories": categories,
-                      "missing": any(c["missing"] for c in columns)})
+                      "missing": any(c["missing"] for c in columns),
+                      "text": all(c["text"] for c in columns)})
     if not specs:
         raise DataError("every feature column is empty in the training rows: there is "
                         "nothing to learn from")
@@ -252,10 +256,10 @@ def transform(df, specs, path) -> np.ndarray:
             blocks.append(((values - spec["mean"]) / spec["std"])[:, None])
             continue
         categories = spec["categories"]
-        index = KeyIndex(categories)
+        index = KeyIndex(categories, spec.get("text"))
         width = len(categories) + bool(spec["missing"])
         block = np.zeros((len(df), width))
-        keys = category_keys(series)
+        keys, raw = category_keys(series), series.tolist()
         unknown = []
         for row, k in enumerate(keys):
             if k is None:
@@ -263,7 +267,7 @@ def transform(df, specs, path) -> np.ndarray:
                     block[row, -1] = 1.0
                 else:
                     unknown.append(row)
-            elif (j := index.get(k)) is not None:
+            elif (j := index.get(k, isinstance(raw[row], str))) is not None:
                 block[row, j] = 1.0
             else:
                 unknown.append(row)

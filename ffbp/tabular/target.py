@@ -122,11 +122,12 @@ def encode_target(series, spec, path) -> np.ndarray:
     check_target(series, spec["name"], path)
     if spec["task"] == "regression":
         return (numbers(series, spec["name"], path) - spec["mean"]) / spec["std"]
-    index = KeyIndex([key(c) for c in spec["classes"]])
-    keys = category_keys(series)
+    classes = spec["classes"]
+    index = KeyIndex([key(c) for c in classes], [isinstance(c, str) for c in classes])
+    keys, raw = category_keys(series), series.tolist()
     out = np.empty(len(keys), dtype=np.int64)
     for row, k in enumerate(keys):
-        i = index.get(k)
+        i = index.get(k, isinstance(raw[row], str))
         if i is None:
             shown = ", ".join(map(repr, spec["classes"][:10]))
             raise DataError(f"{path}: row {row_number(series, row)} has label "

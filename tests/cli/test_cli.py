@@ -145,7 +145,8 @@ def test_preprocessing_is_stored_and_fitted_on_the_training_rows(files, capsys, 
     assert x2["mean"] == pytest.approx(train["x2"].mean())          # NaN skipped
     assert x2["std"] == pytest.approx(train["x2"].std(ddof=0))
     assert color == {"name": "color", "kind": "categorical",
-                     "categories": ["blue", "green", "red"], "missing": True}
+                     "categories": ["blue", "green", "red"], "missing": True,
+                     "text": True}
     assert meta["inputs"] == ["x1", "color=blue", "color=green", "color=red",
                               "color=<missing>", "x2"]
     assert meta["target"] == {"name": "label", "task": "classification",

@@ -406,3 +406,40 @@ def test_column_collections_of_any_kind_name_their_columns():
     for keep in (df.columns[[0]], np.array(["a"]), ["a"]):
         out = want.predict_table(df, keep=keep)
         assert list(out.columns[:1]) == ["a"] and out["a"].tolist() == df["a"].tolist()
+
+
+def test_text_is_not_matched_loosely_to_text():
+    """Versions "1.1", "1.2", "1.9" learnt as text: the text "1.10" and "1.20" are new
+    values (all-zero blocks, with the warning), not "1.1" and "1.2"; a number 1.1 given for
+    the text "1.1" (a reader that parsed it) is still found. A label works the same way."""
+    df = small_table(n=60)
+    df["ver"] = np.array(["1.1", "1.2", "1.9"], dtype=object)[np.arange(60) % 3]
+    model = ffbp.fit_table(df, target="y", hidden=[4], epochs=1)
+    assert model.input_names[-3:] == ["ver=1.1", "ver=1.2", "ver=1.9"]
+    rows = df.head(3).copy()
+    rows["ver"] = ["1.10", "1.20", "1.9"]
+    with pytest.warns(ffbp.TableWarning, match=r"column 'ver' has 2 value\(s\) not seen in "
+                                          r"training \(first '1.10' at row 1\)"):
+        X = model.transform(rows)
+    assert X[:, -3:].tolist() == [[0, 0, 0], [0, 0, 0], [0, 0, 1]]
+    rows["ver"] = [1.1, 1.2, 1.9]                          # numbers: found across readers
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert model.transform(rows)[:, -3:].tolist() == [[1, 0, 0], [0, 1, 0], [0, 0, 1]]
+    labels = df.assign(y=df["ver"])
+    by_label = ffbp.fit_table(labels.drop(columns="ver"), target="y", hidden=[4], epochs=1)
+    with pytest.raises(ffbp.DataError, match="has label '1.10', which is not one of"):
+        by_label.encode_target(rows.assign(y=["1.10", "1.2", "1.9"]))
+
+
+def test_a_model_without_the_text_flag_matches_as_before_it():
+    """Models written before categories recorded "text" keep the loose match both ways."""
+    df = codes_table()
+    model = ffbp.fit_table(df, target="y", hidden=[4], epochs=1)
+    spec = next(f for f in model.features if f["name"] == "dept")
+    assert spec["text"] is True
+    del spec["text"]
+    rows = df[df["dept"] != "A1"].head(4).reset_index(drop=True)
+    rows["dept"] = ["001" if d == "01" else "002" for d in rows["dept"]]
+    X = model.transform(rows)
+    assert X[:, 1:3].tolist() == [[d == "001", d == "002"] for d in rows["dept"]]
