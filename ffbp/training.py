@@ -251,6 +251,11 @@ class _Trainer:
                 # The checkpointed run stopped itself at this epoch: an uninterrupted run
                 # would have trained no further, so neither does its resumption (it still
                 # restores the best weights and reports the stop, as that run did).
+                if epochs > start:
+                    warnings.warn(f"the run in {resume} stopped itself after epoch {start} "
+                                  f"({self.history.stop_reason or 'a callback stopped it'}):"
+                                  f" resuming it trains no further; to train on, start a new run "
+                                  f"(without resuming)", UserWarning, stacklevel=4)
                 start = epochs
         n = self.feed.n_samples
         hooks = list(self.hooks)

@@ -55,7 +55,7 @@ class LogLoss(BinaryCrossEntropy):
     def decide(self, Y):
         """Class 1 where its probability is above ½, strictly: a probability of exactly ½
         (z = 0) decides class 0, as scikit-learn's ``predict`` does."""
-        D = (Y > 0.5).astype(np.int64)
+        D = (Y > self.threshold).astype(np.int64)
         return D[:, 0] if D.shape[1] == 1 else D
 
 

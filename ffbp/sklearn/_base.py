@@ -144,7 +144,7 @@ class BaseMLP(_solvers.Solvers, BaseEstimator):
             # The initial weights are the best until a validation score beats −inf: a run
             # whose every score is NaN (diverged from the start) ends with them, as in
             # scikit-learn, instead of with non-finite weights.
-            self._best_weights = net.snapshot()
+            self._best_weights = net.snapshot() if self.early_stopping else None
             if self.early_stopping:
                 self.validation_scores_, self.best_validation_score_ = [], -np.inf
                 self.best_loss_ = None

@@ -203,7 +203,9 @@ def test_resuming_a_run_that_stopped_itself_trains_no_further(tmp_path, stopping
     path = tmp_path / "run.ckpt"
     whole, history = _stopping_run(500, checkpoint=path, **stopping)
     assert history.epochs < 500                                  # it did stop early
-    resumed, again = _stopping_run(500, resume=path, **stopping)
+    with pytest.warns(UserWarning, match=rf"stopped itself after epoch {history.epochs} "
+                                         r"\(.+\): resuming it trains no further"):
+        resumed, again = _stopping_run(500, resume=path, **stopping)
     assert again.epochs == history.epochs and again.best_epoch == history.best_epoch
     assert again.stop_reason == history.stop_reason
     np.testing.assert_array_equal(resumed.flat_values, whole.flat_values)
