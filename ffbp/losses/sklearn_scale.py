@@ -19,7 +19,6 @@ from .base import Loss
 from .classification import BinaryCrossEntropy, CrossEntropy
 from .regression import MSE
 
-
 #: (ε, 1 − ε) by dtype, ε its machine epsilon, in that dtype.
 _BOUNDS = {np.dtype(t): (np.finfo(t).eps, t(1) - np.finfo(t).eps)
            for t in (np.float32, np.float64)}
