@@ -18,13 +18,12 @@ from __future__ import annotations
 
 import io
 import os
-import warnings
 
 import numpy as np
 
 from ..data import shard
 from ..errors import DataError
-from ..tabular.tables import check_unique, header_names
+from ..tabular.tables import check_unique, header_names, read_csv_unshifted
 from . import data
 
 
@@ -99,16 +98,11 @@ def _csv_part(path, kind, comm, text=()):
     try:
         names = pd.read_csv(io.BytesIO(header), sep=sep, header=None, dtype=str)
         check_unique(header_names(names.iloc[0]), path)
-        # index_col=False: a delimiter ending every line does not shift the columns (as
-        # read_table); a value past the last column is an error
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", pd.errors.ParserWarning)
-            df = pd.read_csv(io.BytesIO(header + chunk), sep=sep, index_col=False,
-                             dtype={c: str for c in text} or None)
-        for w in caught:                # pandas' other warnings (DtypeWarning) as they were
-            if not issubclass(w.category, pd.errors.ParserWarning):
-                warnings.warn(w.message, w.category, stacklevel=2)
-        if any(issubclass(w.category, pd.errors.ParserWarning) for w in caught):
+        # a delimiter ending every line does not shift the columns (as read_table); a value
+        # past the last column is an error
+        df, extra_fields = read_csv_unshifted(io.BytesIO(header + chunk), sep,
+                                              dtype={c: str for c in text} or None)
+        if extra_fields:
             raise DataError(f"{path}: a row of part {comm.rank + 1} of {comm.size} has more "
                             f"fields than the header's {df.shape[1]} column names (a value "
                             f"past the last column); without --distributed the error names "

@@ -126,8 +126,6 @@ def read_csv(path, sep):
     fields than the header do not shift every column (pandas would make the first column the
     index): a delimiter at the end of every line is ignored, a value past the header's last
     column an error naming its row."""
-    import warnings
-
     pd = pandas()
     # stdin is read once into memory, so that it can be read again below
     source = read_stdin() if path == "-" else path
@@ -137,18 +135,11 @@ def read_csv(path, sep):
             source.seek(0)
         return source
 
-    # index_col=False: rows with more fields than the header do not make the first column
-    # the index; pandas drops the extra fields, and warns when they held anything
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", pd.errors.ParserWarning)
-        try:
-            df = pd.read_csv(source, sep=sep, index_col=False)
-        except UnicodeDecodeError as exc:
-            raise DataError(not_utf8(path, exc, raw_bytes(path, source))) from None
-    for w in caught:                    # pandas' other warnings (DtypeWarning) as they were
-        if not issubclass(w.category, pd.errors.ParserWarning):
-            warnings.warn(w.message, w.category, stacklevel=2)
-    if any(issubclass(w.category, pd.errors.ParserWarning) for w in caught):
+    try:
+        df, extra_fields = read_csv_unshifted(source, sep)
+    except UnicodeDecodeError as exc:
+        raise DataError(not_utf8(path, exc, raw_bytes(path, source))) from None
+    if extra_fields:
         # which row: read as pandas would by default, the extra fields as the index
         shifted = pd.read_csv(again(), sep=sep)
         extra = shifted.iloc[:, shifted.shape[1] - shifted.index.nlevels:]
@@ -163,6 +154,26 @@ def read_csv(path, sep):
         header = pd.read_csv(again(), sep=sep, header=None, nrows=1, dtype=str)
         check_unique(header_names(header.iloc[0]), path)
     return df
+
+
+def read_csv_unshifted(source, sep, **options):
+    """(DataFrame, whether some row had a value past the header's last column) from
+    pandas' read_csv with index_col=False: rows with more fields than the header do not
+    make the first column the index (pandas drops the extra fields, and warns when they held
+    anything; that warning is the answer, the others reach the user as pandas gave them)."""
+    import warnings
+
+    pd = pandas()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", pd.errors.ParserWarning)
+        df = pd.read_csv(source, sep=sep, index_col=False, **options)
+    extra_fields = False
+    for w in caught:
+        if issubclass(w.category, pd.errors.ParserWarning):
+            extra_fields = True
+        else:                           # pandas' other warnings (DtypeWarning) as they were
+            warnings.warn(w.message, w.category, stacklevel=3)
+    return df, extra_fields
 
 
 def read_stdin():
