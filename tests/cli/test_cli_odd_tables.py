@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from cli_kit import one_line_error, run
 from conftest import require
+from tables_kit import small_table
 
 pd = require("pandas", "the command line reads tables with pandas")
 pa = require("pyarrow", "the command line reads Parquet with pyarrow")
@@ -22,13 +23,6 @@ FAST = ["--epochs", "2", "--hidden", "4", "--quiet", "--no-diagnostics"]
 
 
 
-
-def small_table(n=40, seed=0):
-    rng = np.random.default_rng(seed)
-    a = rng.normal(size=n)
-    return pd.DataFrame({"a": a, "b": rng.normal(size=n),
-                         "color": rng.choice(["red", "green"], n),
-                         "y": np.where(a > 0, "yes", "no")})
 
 
 @pytest.fixture

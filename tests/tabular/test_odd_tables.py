@@ -9,6 +9,7 @@ import warnings
 import numpy as np
 import pytest
 from conftest import require
+from tables_kit import small_table
 
 import ffbp
 from ffbp.errors import ConfigError, DataError
@@ -16,13 +17,6 @@ from ffbp.errors import ConfigError, DataError
 pd = require("pandas", "table models read tables with pandas")
 pa = require("pyarrow", "table models take pyarrow Tables")
 
-
-def small_table(n=40, seed=0):
-    rng = np.random.default_rng(seed)
-    a = rng.normal(size=n)
-    return pd.DataFrame({"a": a, "b": rng.normal(size=n),
-                         "color": rng.choice(["red", "green"], n),
-                         "y": np.where(a > 0, "yes", "no")})
 
 
 @pytest.fixture(scope="module")
